@@ -1,0 +1,10 @@
+"""Every kind of input file thrv reads, in the order they are tried."""
+
+from __future__ import annotations
+
+from thrv.sources.kinds import POLICE_UK_KINDS, Kind
+
+
+def all_kinds() -> tuple[Kind, ...]:
+    """data.police.uk kinds first (named files), then force and partner extracts."""
+    return POLICE_UK_KINDS
