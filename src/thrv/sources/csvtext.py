@@ -119,6 +119,10 @@ def read_records(name: str, data: bytes) -> CsvRecords:
     def raw(i: int) -> str:
         return data[starts[i] : ends[i]].decode("utf-8", errors="backslashreplace").rstrip("\r\n")
 
+    # a carriage return not followed by a newline is a line break to Arrow but not here
+    cr = np.flatnonzero(arr == _CR)
+    if len(cr) and np.any(arr[np.minimum(cr + 1, len(arr) - 1)][cr + 1 < len(arr)] != _NL):
+        return _read_records_slowly(name, data, header)
     # a quoted value spanning lines leaves a line with an odd number of quotes
     quote_positions = np.flatnonzero(arr == _QUOTE)
     if len(quote_positions):
@@ -141,7 +145,7 @@ def read_records(name: str, data: bytes) -> CsvRecords:
     def on_invalid(row: pv.InvalidRow) -> str:
         i = int(nonempty[row.number - 1])
         invalid.append(i)
-        if row.text.strip():
+        if row.actual_columns > 1 or not _is_blank_text(row.text):
             reason = f"expected {width} fields as in the header, found {row.actual_columns}"
             bad.append(BadRow(i + 1, raw(i), reason))
         return "skip"
@@ -150,6 +154,15 @@ def read_records(name: str, data: bytes) -> CsvRecords:
     keep = np.setdiff1d(nonempty[1:], np.array(invalid, dtype=np.int64), assume_unique=True)
     bad.sort(key=lambda b: b.line)
     return CsvRecords(header, columns, keep + 1, bad, lambda j: raw(int(keep[j])))
+
+
+def _is_blank_text(text: str) -> bool:
+    """A line holding one empty (or whitespace) value, e.g. `   ` or `""`, is not a record."""
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error:
+        return False
+    return len(fields) <= 1 and not "".join(fields).strip()
 
 
 def _blank_undecodable_lines(

@@ -52,7 +52,7 @@ def store_status(store: Store) -> StoreStatus:
         else pd.DataFrame(columns=["table", "force", "months", "first_month", "last_month", "rows", "missing_months"])
     )
     quarantine = store.df(
-        "SELECT kind, regexp_replace(regexp_replace(reason, '''[^']*''', '''...''', 'g'), '[0-9]+', 'N', 'g') "
+        "SELECT kind, regexp_replace(regexp_replace(reason, '''[^'']*''', '''...''', 'g'), '[0-9]+', 'N', 'g') "
         "AS reason, count(*) AS rows "
         "FROM quarantine GROUP BY ALL ORDER BY rows DESC"
     )

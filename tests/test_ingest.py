@@ -1,0 +1,254 @@
+"""Ingest end to end: nothing lost, nothing doubled, failures leave the store as it was."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SAMPLE, real_lines, sample_bytes, sample_file
+from thrv.ingest import ingest
+from thrv.store.database import Store
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new store's file, copied per example (creating one loads the reference tables)."""
+    path = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    Store(path).close()
+    return path
+
+
+def _counts(store: Store) -> dict[str, int]:
+    return {t: store.count(t) for t in ("crimes", "outcomes", "stop_search", "quarantine", "ingest_log")}
+
+
+def _csv_rows(path: Path) -> int:
+    """Data rows in a CSV counted independently (pandas), for reconciliation."""
+    return len(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+
+def test_sample_ingest_reconciles_with_an_independent_count(store: Store) -> None:
+    report = ingest(store, [SAMPLE])
+    assert report.ok
+    files = sorted(SAMPLE.rglob("*.csv.gz"))
+    assert len(report.files) == len(files) == 48
+    expected = {"street": 0, "outcomes": 0, "stop-and-search": 0}
+    for path in files:
+        kind = next(k for k in expected if path.name.endswith(f"-{k}.csv.gz"))
+        expected[kind] += _csv_rows(path)
+    assert store.count("crimes") == expected["street"] == 167_962
+    assert store.count("outcomes") == expected["outcomes"] == 68_619
+    assert store.count("stop_search") == expected["stop-and-search"] == 2_855
+    log = store.df("SELECT * FROM ingest_log")
+    assert (log["rows_read"] == log["rows_stored"] + log["rows_quarantined"]).all()
+    assert log["sha256"].str.len().eq(64).all()
+    assert report.total("rows_read") == report.total("rows_stored") + report.total("rows_quarantined")
+    # every stored row says where it came from
+    where = store.df("SELECT count(*) AS n FROM crimes WHERE source_file IS NULL OR source_line < 2")
+    assert where["n"].iloc[0] == 0
+
+
+def test_reingest_changes_nothing(store: Store) -> None:
+    ingest(store, [SAMPLE / "cambridgeshire" / "2024-01"])
+    before = _counts(store)
+    report = ingest(store, [SAMPLE / "cambridgeshire" / "2024-01"])
+    assert [f.status for f in report.files] == ["skipped"] * 3
+    assert _counts(store) == before
+    # same content gzipped or not is the same file
+    plain = store.path + ".plain-2024-01-cambridgeshire-street.csv"
+    Path(plain).write_bytes(sample_bytes("2024-01"))
+    assert ingest(store, [plain]).files[0].status == "skipped"
+    assert _counts(store) == before
+
+
+def test_a_corrected_month_replaces_that_month_for_that_force(store: Store, tmp_path: Path) -> None:
+    ingest(store, [sample_file("2024-01"), sample_file("2024-02")])
+    lines = real_lines("2024-01", n=6116)
+    corrected = tmp_path / "2024-01-cambridgeshire-street.csv"
+    # a later download: one crime fewer and outcomes updated
+    corrected.write_text("".join(lines[:-1]).replace("Under investigation", "Unable to prosecute suspect"))
+    report = ingest(store, [corrected])
+    [outcome] = report.files
+    assert outcome.status == "stored"
+    assert outcome.rows_replaced == 6116
+    assert any("replaced the rows of" in n for n in outcome.notes)
+    by_month = store.df("SELECT strftime(month, '%Y-%m') AS m, count(*) AS n FROM crimes GROUP BY 1 ORDER BY 1")
+    assert by_month.set_index("m")["n"].to_dict() == {"2024-01": 6115, "2024-02": 6499}
+    log = store.df("SELECT file, status, superseded_by FROM ingest_log ORDER BY ingest_id")
+    assert log["status"].tolist() == ["superseded", "stored", "stored"]
+    assert log.iloc[0]["superseded_by"] == 3
+    # re-ingesting the old version is skipped unless asked for
+    again = ingest(store, [sample_file("2024-01")])
+    assert again.files[0].status == "skipped" and "superseded" in again.files[0].message
+    restored = ingest(store, [sample_file("2024-01")], reload=True)
+    assert restored.files[0].rows_stored == 6116
+    assert store.count("crimes") == 6116 + 6499
+
+
+def test_real_earlier_vintage_replaces_cleanly(store: Store, shared_data: Path) -> None:
+    """The 2024-06 download of Jan 2024 has the same rows but older outcomes (PROVENANCE)."""
+    ingest(store, [sample_file("2024-01")])
+    early = shared_data / "police_uk/cambridgeshire/street_earlier_vintage_2024-06/2024-01-cambridgeshire-street.csv.gz"
+    report = ingest(store, [early])
+    assert report.files[0].rows_replaced == 6116
+    outcomes = store.df(
+        "SELECT last_outcome_category AS c, count(*) AS n FROM crimes GROUP BY 1"
+    ).set_index("c")["n"]
+    assert outcomes["Under investigation"] == 512  # PROVENANCE: 512 in the early download
+    assert store.count("crimes") == 6116
+
+
+def test_a_failure_half_way_leaves_the_store_as_it_was(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest(store, [sample_file("2024-01")])
+    before = _counts(store)
+
+    def disk_error(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # fail after the rows are inserted, while writing quarantine: the rows must be rolled back
+    monkeypatch.setattr(Store, "_insert_quarantine", disk_error)
+    bad = Path(store.path).with_name("2024-02-cambridgeshire-street.csv")
+    bad.write_text("".join(real_lines("2024-02", n=50)) + "x,2024-13,a,b,,,,,,Burglary,,\n")
+    with pytest.raises(OSError, match="No space left"):
+        ingest(store, [bad])
+    assert _counts(store) == before
+    # and a replacement that fails keeps the old month
+    monkeypatch.setattr(Store, "_insert_rows", disk_error)
+    corrected = Path(store.path).with_name("2024-01-cambridgeshire-street.csv")
+    corrected.write_text("".join(real_lines("2024-01", n=100)))
+    with pytest.raises(OSError):
+        ingest(store, [corrected])
+    assert _counts(store) == before
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_leaves_every_file_whole(tmp_path: Path) -> None:
+    """SIGKILL part-way through: every file is either fully in the store or not at all."""
+    db = tmp_path / "killed.duckdb"
+    code = (
+        "import sys; from thrv.store.database import Store; from thrv.ingest import ingest; "
+        f"s = Store({str(db)!r}); print('ready', flush=True); ingest(s, [{str(SAMPLE)!r}])"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    time.sleep(1.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Store(db) as store:
+        log = store.df("SELECT ingest_id, kind, rows_stored FROM ingest_log WHERE status = 'stored'")
+        for table in ("crimes", "outcomes", "stop_search"):
+            held = store.df(f"SELECT ingest_id, count(*) AS n FROM {table} GROUP BY 1")
+            merged = held.merge(log, on="ingest_id", how="left")
+            assert merged["rows_stored"].notna().all(), f"{table}: rows without a log entry"
+            assert (merged["n"] == merged["rows_stored"]).all(), f"{table}: partial file in the store"
+        done = len(log)
+        report = ingest(store, [SAMPLE])  # finishing the job loads the rest, doubles nothing
+        assert sum(f.status == "skipped" for f in report.files) == done
+        assert store.count("crimes") == 167_962
+
+
+def test_refused_file_stores_nothing_and_is_logged(store: Store, tmp_path: Path) -> None:
+    wrong = tmp_path / "2024-01-cambridgeshire-street.csv"
+    wrong.write_text("Crime ID,Month,Colour\n1,2024-01,red\n")
+    report = ingest(store, [wrong, sample_file("2024-02")])
+    assert not report.ok
+    assert [f.status for f in report.files] == ["refused", "stored"]
+    assert "lacks column(s): 'Reported by', 'Falls within'" in report.files[0].message
+    assert store.count("crimes") == 6499
+    log = store.df("SELECT status, message FROM ingest_log ORDER BY ingest_id")
+    assert log["status"].tolist() == ["refused", "stored"]
+    ingest(store, [wrong])
+    assert store.count("ingest_log") == 2  # the same refusal is not logged twice
+
+
+def test_quarantined_rows_keep_file_line_raw_and_reason(store: Store, tmp_path: Path) -> None:
+    lines = real_lines("2024-03", n=10)
+    broken = lines[4].replace("2024-03", "2024-3", 1)
+    path = tmp_path / "2024-03-cambridgeshire-street.csv"
+    path.write_text("".join(lines[:4]) + broken + "".join(lines[5:]))
+    report = ingest(store, [path])
+    assert report.files[0].rows_quarantined == 1
+    q = store.df("SELECT * FROM quarantine")
+    assert q.iloc[0]["file"] == str(path)
+    assert q.iloc[0]["line"] == 5
+    assert q.iloc[0]["raw"] == broken.rstrip("\r\n")
+    assert q.iloc[0]["reason"] == "bad Month '2024-3' (expected YYYY-MM)"
+    assert store.count("crimes") == 9
+
+
+_DAMAGE = st.lists(
+    st.tuples(
+        st.integers(1, 30),
+        st.sampled_from(["Month", "Latitude", "Longitude", "Falls within", "Crime type", "fields", "bytes", "dup"]),
+        st.sampled_from(["", "2024-13", "abc", "99.5", "-0", "\xe9", '"', "x,y"]),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(damage=_DAMAGE)
+def test_property_mangled_real_rows_reconcile_in_the_store(
+    tmp_path: Path, empty_store: Path, damage: list[tuple[int, str, str]]
+) -> None:
+    lines = real_lines("2024-04", n=30)
+    header = lines[0].rstrip("\r\n").split(",")
+    body = [line.rstrip("\r\n") for line in lines[1:]]
+    for index, column, value in damage:
+        fields = body[index - 1].split(",")
+        if column == "fields":
+            fields.append(value)
+        elif column == "bytes":
+            body[index - 1] = body[index - 1] + value
+            continue
+        elif column == "dup":
+            body.append(body[index - 1])
+            continue
+        elif column in header and len(fields) == len(header):
+            fields[header.index(column)] = value
+        body[index - 1] = ",".join(fields)
+    data = ("\n".join([lines[0].rstrip("\r\n"), *body]) + "\n").encode("utf-8")
+    if any(v == "\xe9" for _, _, v in damage):
+        data = data.replace("\xe9".encode(), b"\xe9")  # raw Latin-1 byte: not UTF-8
+    run = uuid.uuid4().hex
+    path = tmp_path / run / "2024-04-cambridgeshire-street.csv"
+    path.parent.mkdir()
+    path.write_bytes(data)
+    # the reference count of records: Python's csv module, non-blank records after the header
+    text = data.decode("utf-8", errors="replace")
+    records = [r for r in csv.reader(io.StringIO(text, newline="")) if r and not (len(r) == 1 and not r[0].strip())]
+    db = tmp_path / run / "store.duckdb"
+    shutil.copy(empty_store, db)
+    with Store(db) as store:
+        report = ingest(store, [path])
+        [outcome] = report.files
+        assert outcome.status == "stored"
+        assert outcome.reconciles
+        assert outcome.rows_read == len(records) - 1
+        assert store.count("crimes") == outcome.rows_stored
+        assert store.count("quarantine") == outcome.rows_quarantined
+        stored = duckdb.sql("SELECT 1").fetchall()  # the engine is still usable
+        assert stored == [(1,)]
+
+
+def test_gzip_csv_named_plain_and_plain_named_gz(store: Store, tmp_path: Path) -> None:
+    plain_as_gz = tmp_path / "2024-05-cambridgeshire-street.csv.gz"
+    plain_as_gz.write_bytes(gzip.decompress(sample_file("2024-05").read_bytes()))
+    report = ingest(store, [plain_as_gz])
+    assert report.files[0].rows_stored == 7580
