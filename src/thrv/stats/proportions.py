@@ -56,7 +56,10 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     if trials == 0:
         return (math.nan, math.nan)
     low, high = proportion_confint(x, trials, alpha=1 - confidence, method="wilson")
-    return (min(max(float(low), 0.0), 1.0), min(max(float(high), 0.0), 1.0))
+    # The limits are exactly 0 at x = 0 and 1 at x = n; rounding can miss by an ulp.
+    low = 0.0 if x == 0 else min(max(float(low), 0.0), 1.0)
+    high = 1.0 if x == trials else min(max(float(high), 0.0), 1.0)
+    return (low, high)
 
 
 def wilson_interval_many(
@@ -77,8 +80,8 @@ def wilson_interval_many(
         denom = 1 + z**2 / trials
         centre = (p + z**2 / (2 * trials)) / denom
         half = z * np.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denom
-    low = np.where(ok, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(ok, np.clip(centre + half, 0.0, 1.0), np.nan)
+    low = np.where(ok, np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0)), np.nan)
+    high = np.where(ok, np.where(x == trials, 1.0, np.clip(centre + half, 0.0, 1.0)), np.nan)
     return low, high
 
 
