@@ -110,7 +110,12 @@ def mann_whitney_test(
         return parts
     xa, xb, note = parts
     test = stats.mannwhitneyu(xa, xb, alternative="two-sided")
-    low, high, _ = _bootstrap(xa, xb, confidence, n_boot, seed)
+    low: float | None = None
+    high: float | None = None
+    if min(xa.size, xb.size) >= 2:
+        low, high, _ = _bootstrap(xa, xb, confidence, n_boot, seed)
+    else:
+        note = f"{note} A bootstrap interval needs two or more values in each sample.".strip()
     return TestResult(
         method=MANN_WHITNEY_METHOD,
         p_value=float(test.pvalue),
@@ -147,6 +152,12 @@ def bootstrap_median_test(
     if isinstance(parts, TestResult):
         return parts
     xa, xb, note = parts
+    if min(xa.size, xb.size) < 2:
+        return unavailable(
+            BOOTSTRAP_METHOD,
+            confidence,
+            f"The bootstrap needs two or more values in each sample. {note}".strip(),
+        )
     observed = float(np.median(xa) - np.median(xb))
     low, high, distribution = _bootstrap(xa, xb, confidence, n_boot, seed)
     # Rounding in the medians can put a tied resample a hair either side of |d|.
