@@ -92,7 +92,27 @@ CSP_ALIASES = {
 # are published by Northamptonshire Police) all place it in West Northamptonshire.
 LSOA21_LAD24_FIXES = {"E01027305": "E06000062"}
 
-CENSUS21_TOTAL_EW = 59_597_542  # ONS published Census 2021 usual residents, E&W
+CENSUS21_TOTAL_EW = 59_597_542
+
+# Bulk CSV headers as data.police.uk publishes them (read with this explicit schema).
+STREET_COLUMNS = [
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+]
+OUTCOMES_COLUMNS = [
+    *STREET_COLUMNS[:9],
+    "Outcome type",
+]  # ONS published Census 2021 usual residents, E&W
 
 CRIME_TYPES = [
     # name, api slug, is_crime, description (paraphrasing data.police.uk's category notes)
@@ -550,28 +570,25 @@ class Sources:
 
     def _police_uk(self) -> None:
         base = self.data / "police_uk"
-        street = sorted(str(p) for p in base.rglob("*-street.csv*"))
-        outcomes = sorted(str(p) for p in base.rglob("*-outcomes.csv*"))
-        if not street or not outcomes:
-            raise SystemExit(f"no police.uk street/outcomes files under {base}")
         con = duckdb.connect()
-        rel = f"read_csv({street!r}, all_varchar=true, filename=true, union_by_name=true)"
-        self.street = con.sql(
-            f"""select filename, "Falls within" as falls_within, "LSOA code" as lsoa,
-                       "Crime type" as crime_type,
-                       "Last outcome category" as outcome from {rel}"""
-        ).df()
-        rel_o = f"read_csv({outcomes!r}, all_varchar=true, filename=true, union_by_name=true)"
-        self.outcomes = con.sql(
-            f"""select filename, "Falls within" as falls_within, "LSOA code" as lsoa,
-                       "Outcome type" as outcome from {rel_o}"""
-        ).df()
+        frames = {}
+        for kind, cols in (("street", STREET_COLUMNS), ("outcomes", OUTCOMES_COLUMNS)):
+            files = sorted(str(p) for p in base.rglob(f"*-{kind}.csv*"))
+            if not files:
+                raise SystemExit(f"no police.uk {kind} files under {base}")
+            spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
+            last = cols[-2] if kind == "street" else cols[-1]
+            frames[kind] = con.execute(
+                f"""select filename, "Falls within" as falls_within, "LSOA code" as lsoa,
+                           {'"Crime type"' if kind == "street" else "null"} as crime_type,
+                           "{last}" as outcome
+                    from read_csv({files!r}, header=true, auto_detect=false, columns={spec},
+                                  filename=true, delim=',', quote='"')"""
+            ).df()
+            print(f"police.uk: {len(files)} {kind} files ({len(frames[kind]):,} rows)")
+        self.street, self.outcomes = frames["street"], frames["outcomes"]
         self.street["slug"] = self.street["filename"].map(
             lambda f: re.sub(r"^\d{4}-\d{2}-(.+)-street\.csv(\.gz)?$", r"\1", Path(f).name)
-        )
-        print(
-            f"police.uk: {len(street)} street files ({len(self.street):,} rows), "
-            f"{len(outcomes)} outcomes files ({len(self.outcomes):,} rows)"
         )
 
 
