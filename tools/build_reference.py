@@ -1040,10 +1040,36 @@ def build_cchi(src: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), alloc
 
 
-def build_css(src: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
-    raw = pd.read_csv(CSS_SOURCE, dtype=str)
+def load_css_weights(path: Path | None) -> tuple[pd.DataFrame, str, str]:
+    """Offence weights indexed by Home Office offence code, with source and version text.
+
+    ``path=None`` reads the vendored ONS table (M-O-P-D layout).  Otherwise ``path`` is a
+    user-supplied CSV with columns ``offence_code`` and ``weight`` (an ``offence`` column is
+    optional), e.g. the official ONS "List of weights" sheet saved as CSV.
+    """
+    if path is None:
+        raw = pd.read_csv(CSS_SOURCE, dtype=str)
+        raw = raw.rename(columns={"code_original": "offence_code"})
+        source, version = CSS_SOURCE_TEXT, CSS_VERSION
+    else:
+        raw = pd.read_csv(path, dtype=str)
+        if not {"offence_code", "weight"} <= set(raw.columns):
+            raise SystemExit(f"{path}: needs columns offence_code and weight")
+        if "offence" not in raw.columns:
+            raw["offence"] = ""
+        source = (
+            f"User-supplied ONS CSS offence weights ({path.name}); offence-to-category mapping: "
+            "crime-sim-toolkit 1.5.0 CrimeCatMappings.csv (third party); volumes: Home Office "
+            "PRC PFA 2017/18 by offence code"
+        )
+        version = f"{path.name}; volumes PRC 2017/18; built by tools/build_reference.py"
+    raw["offence_code"] = raw["offence_code"].str.strip()
     raw["weight"] = raw["weight"].astype(float)
-    w = raw.drop_duplicates("code_original").set_index("code_original")
+    return raw.drop_duplicates("offence_code").set_index("offence_code"), source, version
+
+
+def build_css(src: Sources, css_weights: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    w, css_source, css_version = load_css_weights(css_weights)
     codes = _offence_codes(src)
     fraud = codes.Offence_Subgroup.str.startswith("Fraud")
     off = codes[~fraud].copy()
@@ -1085,7 +1111,7 @@ def build_css(src: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "unit": "css_weight",
                     "method": "placeholder",
                     "source": "none",
-                    "version": CSS_VERSION,
+                    "version": css_version,
                     "offences_used": 0,
                     "national_count": "",
                     "notes": ASB_NOTE.format(scheme="ONS CSS"),
@@ -1101,8 +1127,8 @@ def build_css(src: Sources) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "unit": "css_weight",
                 "method": "volume-weighted mean of ONS CSS offence weights (weights: E&W 2017/18 "
                 "recorded offences by Home Office offence code, fraud excluded)",
-                "source": CSS_SOURCE_TEXT,
-                "version": CSS_VERSION,
+                "source": css_source,
+                "version": css_version,
                 "offences_used": int((o.count_1718 > 0).sum()),
                 "national_count": int(n),
                 "notes": "",
@@ -1131,6 +1157,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = os.environ.get("THRV_SHARED_DATA") or str(REPO.parent / "shared" / "data")
     ap.add_argument("--data", type=Path, default=Path(default))
+    ap.add_argument(
+        "--css-weights",
+        type=Path,
+        default=None,
+        help="CSV of ONS CSS offence weights (columns offence_code, weight) to use instead of "
+        "the vendored table",
+    )
     args = ap.parse_args()
     print(f"source data: {args.data}")
     src = Sources(args.data)
@@ -1161,7 +1194,7 @@ def main() -> None:
     print("harm")
     cchi, _alloc = build_cchi(src)
     write_csv(cchi, HARM_OUT / "cchi_policeuk.csv")
-    css, css_off = build_css(src)
+    css, css_off = build_css(src, args.css_weights)
     write_csv(css_off, HARM_OUT / "css_offence_weights.csv")
     write_csv(css, HARM_OUT / "css_policeuk.csv")
     print(
