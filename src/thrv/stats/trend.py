@@ -28,6 +28,9 @@ from thrv.stats.results import FloatArray, TestResult, check_confidence, unavail
 
 MIN_POINTS = 6
 """Fewest points either trend test will look at."""
+MIN_EVENTS = 10
+"""Fewest events :func:`poisson_trend_test` will fit: with fewer, a single busy
+month can push the slope towards infinity with an absurdly small p-value."""
 SEASONAL_MIN_MONTHS = 24
 """Month-of-year effects are fitted only with two full years or more."""
 
@@ -80,7 +83,8 @@ def poisson_trend_test(
     ``exposure`` (optional, same length) puts log(exposure) in as an offset,
     for example days in the month or population, so the change is in the
     rate.  A month of the year with no events at all would make its effect
-    −∞; seasonality is then left out and the note says so.
+    −∞; seasonality is then left out and the note says so.  Series with fewer
+    than 10 events, or events in fewer than three months, are not fitted.
     """
     confidence = check_confidence(confidence)
     y = np.asarray(counts, dtype=np.float64).ravel()
@@ -101,6 +105,13 @@ def poisson_trend_test(
     if y.sum() == 0:
         return unavailable(
             method, confidence, "No events in any month: there is no trend to estimate."
+        )
+    if y.sum() < MIN_EVENTS or np.count_nonzero(y) < 3:
+        return unavailable(
+            method,
+            confidence,
+            f"Too few events for a trend: {int(y.sum())} in {np.count_nonzero(y)} month(s); "
+            f"at least {MIN_EVENTS} events in three or more months are needed.",
         )
     offset = None
     if exposure is not None:
@@ -145,9 +156,16 @@ def poisson_trend_test(
         dispersion = float(first.pearson_chi2 / first.df_resid)
         scale = max(1.0, dispersion)
         fitted = model.fit(scale=scale, use_t=True)
-    if caught:
+    relevant = [
+        w
+        for w in caught
+        if not issubclass(
+            w.category, DeprecationWarning | PendingDeprecationWarning | FutureWarning
+        )
+    ]
+    if relevant:
         notes.append(
-            "The model fit raised a warning (" + str(caught[0].message).strip() + "); "
+            "The model fit raised a warning (" + str(relevant[0].message).strip() + "); "
             "treat the result with caution."
         )
     b = float(fitted.params[1])

@@ -1,0 +1,219 @@
+"""Tests for thrv.stats.spatial against esda, statsmodels and direct formulae."""
+
+from __future__ import annotations
+
+import math
+
+import esda
+import libpysal
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from thrv.stats.spatial import benjamini_hochberg, getis_ord_gi_star, gini, lorenz_curve, top_share
+
+IRREGULAR = {
+    0: [1, 2],
+    1: [0, 2, 3],
+    2: [0, 1, 3, 4],
+    3: [1, 2, 5],
+    4: [2, 5, 6],
+    5: [3, 4, 6, 7],
+    6: [4, 5, 7],
+    7: [5, 6, 8],
+    8: [7, 9],
+    9: [8],
+    10: [11],
+    11: [10],
+}
+
+
+def crime_counts(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    counts = rng.negative_binomial(2, 0.3, n).astype(float)
+    counts[: n // 10] += 15  # a cluster in the first rows
+    return counts
+
+
+@pytest.mark.parametrize("rook", [True, False])
+def test_gi_star_matches_esda_on_a_lattice(rook: bool) -> None:
+    y = crime_counts(400, seed=1)
+    w = libpysal.weights.lat2W(20, 20, rook=rook)
+    sparse = w.sparse.copy()
+    reference = esda.G_Local(y, w, transform="B", star=True, permutations=0)
+    z, p_one = getis_ord_gi_star(y, sparse, two_sided=False)
+    np.testing.assert_allclose(z, reference.Zs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(p_one, reference.p_norm, rtol=0, atol=1e-10)
+    _, p_two = getis_ord_gi_star(y, sparse)
+    np.testing.assert_allclose(p_two, 2 * reference.p_norm, rtol=0, atol=1e-10)
+
+
+# esda rebuilds the weights internally and libpysal warns again about the two components.
+@pytest.mark.filterwarnings("ignore:The weights matrix is not fully connected:UserWarning")
+def test_gi_star_matches_esda_on_irregular_neighbours() -> None:
+    y = crime_counts(12, seed=2)
+    w = libpysal.weights.W(IRREGULAR, silence_warnings=True)  # two components on purpose
+    sparse = w.sparse.copy()
+    reference = esda.G_Local(y, w, transform="B", star=True, permutations=0)
+    z, p = getis_ord_gi_star(y, sparse, two_sided=False)
+    np.testing.assert_allclose(z, reference.Zs, atol=1e-10)
+    np.testing.assert_allclose(p, reference.p_norm, atol=1e-10)
+
+
+def test_gi_star_binarises_weights_and_accepts_a_diagonal() -> None:
+    y = crime_counts(400, seed=3)
+    w = libpysal.weights.lat2W(20, 20)
+    base = w.sparse.tocsr()
+    weighted = base.multiply(np.random.default_rng(4).uniform(0.1, 3, base.shape)).tocsr()
+    with_self = (base + sp.identity(400, format="csr")).tocsr()
+    expected, _ = getis_ord_gi_star(y, base)
+    np.testing.assert_allclose(getis_ord_gi_star(y, weighted)[0], expected, atol=1e-12)
+    np.testing.assert_allclose(getis_ord_gi_star(y, with_self)[0], expected, atol=1e-12)
+
+
+def test_gi_star_by_hand() -> None:
+    # Three places in a row: 0-1-2.  For place 0 the neighbourhood is {0, 1}: W = 2.
+    y = np.array([10.0, 6.0, 2.0])
+    w = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    z, p = getis_ord_gi_star(y, w)
+    n, mean = 3, 6.0
+    s = math.sqrt((100 + 36 + 4) / 3 - 36)
+    z0 = (16 - mean * 2) / (s * math.sqrt((n * 2 - 4) / (n - 1)))
+    assert z[0] == pytest.approx(z0)
+    assert z[1] == 0.0  # its neighbourhood is every place: 0/0 → 0
+    assert p[1] == 1.0
+    assert p[0] == pytest.approx(2 * stats.norm.sf(abs(z0)))
+
+
+def test_gi_star_constant_values_and_errors() -> None:
+    w = libpysal.weights.lat2W(5, 5).sparse
+    z, p = getis_ord_gi_star(np.full(25, 3.0), w)
+    assert (z == 0).all()
+    assert (p == 1).all()
+    with pytest.raises(ValueError, match="24 x 24"):
+        getis_ord_gi_star(np.ones(24), w)
+    with pytest.raises(ValueError, match="finite"):
+        getis_ord_gi_star(np.r_[np.nan, np.ones(24)], w)
+
+
+def test_gi_star_finds_the_planted_cluster() -> None:
+    y = np.ones(400)
+    grid = y.reshape(20, 20)
+    grid[2:5, 2:5] = 30
+    z, p = getis_ord_gi_star(y, libpysal.weights.lat2W(20, 20, rook=False).sparse)
+    q = benjamini_hochberg(p)
+    assert z.argmax() == 3 * 20 + 3  # the centre of the block
+    hot = np.flatnonzero(q < 0.05)
+    assert set(hot) <= {r * 20 + c for r in range(1, 6) for c in range(1, 6)}
+
+
+# --- Benjamini-Hochberg ----------------------------------------------------------------
+
+
+def bh_by_hand(p: list[float]) -> list[float]:
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
+    q = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p[i] * m / rank)
+        q[i] = running
+    return q
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=50))
+def test_bh_matches_hand_computation(p: list[float]) -> None:
+    q = benjamini_hochberg(p)
+    np.testing.assert_allclose(q, bh_by_hand(p), rtol=1e-12, atol=1e-15)
+    assert (q >= np.array(p) - 1e-15).all()
+    assert (q <= 1).all()
+
+
+def test_bh_leaves_nan_out() -> None:
+    q = benjamini_hochberg([0.01, np.nan, 0.04, 0.03])
+    assert np.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2, 3]], bh_by_hand([0.01, 0.04, 0.03]))
+    assert np.isnan(benjamini_hochberg([np.nan])).all()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        benjamini_hochberg([0.5, 1.5])
+
+
+# --- concentration ----------------------------------------------------------------------
+
+
+def gini_by_mean_difference(x: np.ndarray) -> float:
+    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=60))
+def test_gini_matches_mean_difference_formula(values: list[int]) -> None:
+    x = np.array(values, dtype=float)
+    g = gini(x)
+    if x.sum() == 0:
+        assert math.isnan(g)
+        return
+    assert g == pytest.approx(gini_by_mean_difference(x), abs=1e-12)
+    assert 0 <= g <= (len(x) - 1) / len(x) + 1e-12
+    # Twice the area between the Lorenz curve and the diagonal.
+    places, share = lorenz_curve(x)
+    area = np.sum((places[1:] - places[:-1]) * (share[1:] + share[:-1]) / 2)
+    assert g == pytest.approx(1 - 2 * area, abs=1e-12)
+
+
+def test_gini_extremes() -> None:
+    assert gini([5, 5, 5, 5]) == 0.0
+    assert gini([0, 0, 0, 12]) == pytest.approx(3 / 4)
+    assert gini([0, 0, 0, 12, 0, 0, 0, 0]) > gini([0, 0, 0, 12])  # zeros count
+    with pytest.raises(ValueError, match="non-negative"):
+        gini([1, -1])
+
+
+def test_lorenz_curve_points() -> None:
+    places, share = lorenz_curve([3, 0, 1])
+    assert places.tolist() == pytest.approx([0, 1 / 3, 2 / 3, 1])
+    assert share.tolist() == pytest.approx([0, 0, 0.25, 1])
+    with pytest.raises(ValueError, match="positive total"):
+        lorenz_curve([0, 0])
+
+
+def test_top_share_by_hand() -> None:
+    # 130 places: 5% is 6.5 places = the busiest six plus half of the seventh.
+    values = np.arange(1, 131, dtype=float)
+    total = values.sum()
+    shares = top_share(values, fractions=(0.05, 0.10, 1.0))
+    top = np.sort(values)[::-1]
+    assert shares[0.05] == pytest.approx((top[:6].sum() + 0.5 * top[6]) / total)
+    assert shares[0.10] == pytest.approx(top[:13].sum() / total)
+    assert shares[1.0] == pytest.approx(1.0)
+    default = top_share(values)
+    assert set(default) == {0.01, 0.05, 0.10}
+    assert default[0.01] == pytest.approx((130 + 0.3 * 129) / total)
+
+
+def test_top_share_edges() -> None:
+    assert math.isnan(top_share([0, 0, 0])[0.05])
+    assert top_share([7.0], fractions=(0.5,))[0.5] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="fractions"):
+        top_share([1, 2], fractions=(1.5,))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=50), st.floats(0, 1), st.floats(0, 1))
+def test_top_share_is_monotone_and_on_the_lorenz_curve(
+    values: list[int], f1: float, f2: float
+) -> None:
+    if sum(values) == 0:
+        return
+    low, high = sorted((f1, f2))
+    shares = top_share(values, fractions=(low, high))
+    assert shares[low] <= shares[high] + 1e-12
+    assert shares[low] >= 0
+    places, share = lorenz_curve(values)
+    # Top f of places = 1 − L(1 − f) on the interpolated Lorenz curve.
+    assert shares[high] == pytest.approx(1 - np.interp(1 - high, places, share), abs=1e-9)
