@@ -1,0 +1,154 @@
+"""Monthly figures for every indicator at the finest grain (force × LSOA × month).
+
+The aggregation is one Ibis expression per source table: one scan computes every
+indicator's filtered counts as conditional aggregates. Ibis compiles it to the SQL of the
+connected engine, so the same code runs on the embedded DuckDB store and on a distributed
+engine for national data. The result is small (a few hundred thousand rows for a force) and
+the rest of the pack works on it in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from thrv.indicators.definitions import Condition, Indicator
+
+#: columns some indicators filter on that live in a reference table, joined on demand:
+#: table -> (reference table, key in table, key in reference, {new column: reference column})
+ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
+    "crimes": [
+        (
+            "ref_outcome_categories",
+            "last_outcome_category",
+            "outcome",
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+        )
+    ],
+    "outcomes": [
+        (
+            "ref_outcome_categories",
+            "outcome_type",
+            "outcome",
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+        )
+    ],
+}
+
+
+@dataclass(frozen=True)
+class MonthlyFigures:
+    """Numerators (and denominators) per indicator, force, LSOA and month, plus coverage.
+
+    ``wide[table]`` columns: force, lsoa_code (None where the table has none or the record
+    has no location), month, then ``n|<indicator>`` (and ``d|<indicator>`` for proportions).
+    Kept wide, one column per indicator, because rolling up wide is far cheaper than
+    melting millions of LSOA rows first.
+    ``coverage``: table, force, month, rows — the months each force has any data for.
+    ``values``: indicator, force, lsoa_code, month, value — row-level values for medians.
+    """
+
+    wide: dict[str, pd.DataFrame]
+    coverage: pd.DataFrame
+    values: pd.DataFrame
+
+
+def _predicate(t: Any, conditions: Sequence[Condition]) -> Any:
+    pred = ibis.literal(True)
+    for c in conditions:
+        hit = t[c.column].isin(list(c.values)).fill_null(False)
+        pred = pred & (~hit if c.negate else hit)
+    return pred
+
+
+def _enriched(con: Any, table: str, needed: set[str]) -> Any:
+    t = con.table(table)
+    for ref, key, ref_key, provides in ENRICHMENTS.get(table, []):
+        if not needed & set(provides):
+            continue
+        r = con.table(ref)
+        r = r.select(**{"_k": r[ref_key]}, **{new: r[old] for new, old in provides.items()})
+        t = t.left_join(r, t[key] == r["_k"]).drop("_k")
+    return t
+
+
+def monthly_figures(
+    con: Any,
+    indicators: Sequence[Indicator],
+    first_month: dt.date,
+    last_month: dt.date,
+    forces: Sequence[str] | None = None,
+) -> MonthlyFigures:
+    """Aggregate every indicator over [first_month, last_month] for the given forces (all if None).
+
+    ``con`` is an Ibis backend (``Store.ibis()``). Tables the store lacks give no rows.
+    """
+    tables = sorted({i.table for i in indicators})
+    wide: dict[str, pd.DataFrame] = {}
+    coverage_parts: list[pd.DataFrame] = []
+    value_parts: list[pd.DataFrame] = []
+    existing = set(con.list_tables())
+    for table in tables:
+        if table not in existing:
+            continue
+        mine = [i for i in indicators if i.table == table]
+        needed = set().union(*(i.columns for i in mine))
+        t = _enriched(con, table, needed)
+        t = t.filter((t.month >= first_month) & (t.month <= last_month))
+        if forces is not None:
+            t = t.filter(t.force.isin(list(forces)))
+        has_lsoa = "lsoa_code" in t.columns
+        keys = ["force", "lsoa_code", "month"] if has_lsoa else ["force", "month"]
+        metrics: dict[str, Any] = {"_rows": _.count()}
+        for ind in mine:
+            if ind.measure in {"median", "p90"}:
+                continue
+            where = _predicate(t, ind.where)
+            if ind.measure == "count":
+                metrics[f"n|{ind.id}"] = t.count(where=where)
+            else:
+                metrics[f"n|{ind.id}"] = t.count(where=where & _predicate(t, ind.numerator))
+                metrics[f"d|{ind.id}"] = t.count(where=where)
+        grouped = t.group_by(keys).aggregate(**metrics).to_pandas()
+        if not has_lsoa:
+            grouped["lsoa_code"] = None
+        grouped["month"] = pd.to_datetime(grouped["month"]).dt.date
+        cov = grouped.groupby(["force", "month"], as_index=False)["_rows"].sum()
+        cov.insert(0, "table", table)
+        coverage_parts.append(cov.rename(columns={"_rows": "rows"}))
+        wide[table] = grouped.drop(columns="_rows")
+        for ind in mine:
+            if ind.measure in {"median", "p90"} and ind.value:
+                v = t.filter(_predicate(t, ind.where) & t[ind.value].notnull())
+                cols = [v.force, (v.lsoa_code if has_lsoa else ibis.null().cast("string")).name("lsoa_code"), v.month]
+                df = v.select(*cols, value=v[ind.value].cast("float64")).to_pandas()
+                df["month"] = pd.to_datetime(df["month"]).dt.date
+                df.insert(0, "indicator", ind.id)
+                value_parts.append(df)
+    coverage = (
+        pd.concat(coverage_parts, ignore_index=True)
+        if coverage_parts
+        else pd.DataFrame(columns=["table", "force", "month", "rows"])
+    )
+    values = (
+        pd.concat(value_parts, ignore_index=True)
+        if value_parts
+        else pd.DataFrame(columns=["indicator", "force", "lsoa_code", "month", "value"])
+    )
+    return MonthlyFigures(wide, coverage, values)
+
+
+def distinct_values(con: Any, table: str, column: str) -> list[str]:
+    """Distinct non-null values of a column (for expanding ``for_each`` templates)."""
+    if table not in set(con.list_tables()):
+        return []
+    t = con.table(table)
+    if column not in t.columns:
+        return []
+    return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())

@@ -1,0 +1,310 @@
+"""Build the performance pack: indicators × areas for one month, every figure with its test.
+
+This is the library entry point behind ``thrv pack``; the report renderers and the web
+API take its :class:`Pack` and never recompute a figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thrv import __version__
+from thrv.indicators.aggregate import distinct_values, monthly_figures
+from thrv.indicators.compare import (
+    CompareOptions,
+    SeriesMatrix,
+    add_months,
+    baseline_end_for,
+    build_matrix,
+    compare,
+)
+from thrv.indicators.definitions import Indicator, expand, load_indicators
+from thrv.indicators.hierarchy import LEVELS, AreaError, Hierarchy, build_hierarchy
+from thrv.indicators.rollup import roll_up
+from thrv.stats import classify_many, poisson_exact_test_many, rate_per_1000_many, xmr_chart
+
+#: months of history kept for charts and SPC
+HISTORY_MONTHS = 36
+
+
+@dataclass
+class Pack:
+    """Everything a renderer needs: the table, the monthly history and the definitions."""
+
+    month: dt.date
+    table: pd.DataFrame
+    history: pd.DataFrame  # indicator, level, force, area, month, value (force/area/district)
+    indicators: dict[str, Indicator]
+    options: CompareOptions
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError as exc:
+        raise ValueError(f"month must be YYYY-MM, got {text!r}") from exc
+
+
+def _store_forces(con: Any, tables: Sequence[str]) -> list[str]:
+    forces: set[str] = set()
+    for table in tables:
+        forces.update(distinct_values(con, table, "force"))
+    return sorted(forces)
+
+
+def resolve_area(name: str, hierarchy: Hierarchy, forces: Sequence[str]) -> tuple[str, str, str]:
+    """(level, force, area) for an --area name: a force as published, an area or a district."""
+    wanted = name.strip().lower()
+    for f in forces:
+        if f.lower() == wanted:
+            return "force", f, f
+    d = hierarchy.districts
+    hit = d[d["area"].fillna("").str.lower() == wanted]
+    if not hit.empty:
+        return "area", str(hit.iloc[0]["force"]), str(hit.iloc[0]["area"])
+    hit = d[d["district"].str.lower() == wanted]
+    if not hit.empty:
+        return "district", str(hit.iloc[0]["force"]), str(hit.iloc[0]["district"])
+    choices = sorted({*forces, *d["district"], *d["area"].dropna()})
+    raise AreaError(f"--area {name!r} is not a force, area or district in the store; choose from: {', '.join(choices)}")
+
+
+def _district_keys(hierarchy: Hierarchy, indicators: dict[str, Indicator], tables_with_lsoa: set[str]) -> pd.DataFrame:
+    rows = []
+    for ind in indicators.values():
+        if ind.table not in tables_with_lsoa or ind.measure not in {"count", "proportion"}:
+            continue
+        for d in hierarchy.districts.itertuples(index=False):
+            rows.append((ind.id, "district", d.force, d.district, d.district_code))
+    return pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "area_code"])
+
+
+def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indicator], confidence: float) -> pd.DataFrame:
+    """Rates per 1,000 residents (rolling 12 months and the month) with national/regional averages."""
+    pops = hierarchy.populations.rename(columns={"area_code": "_code"})
+    merged = table.merge(pops[["level", "force", "area", "population"]], on=["level", "force", "area"], how="left")
+    per_1000 = merged["indicator"].map(lambda i: indicators[i].per_1000).to_numpy()
+    pop = np.where(per_1000, merged["population"].to_numpy(dtype=float), np.nan)
+    merged["population"] = merged["population"].astype(float)
+    roll = merged["rolling_12m"].to_numpy(dtype=float)
+    cur = merged["current_num"].to_numpy(dtype=float)
+    ok = per_1000 & np.isfinite(pop) & (pop > 0)
+    safe_pop = np.where(ok, pop, 1.0)
+    rates = rate_per_1000_many(np.where(ok & np.isfinite(roll), roll, np.nan), safe_pop, confidence)
+    merged["rate_per_1000"] = np.where(ok, rates.rate, np.nan)
+    merged["rate_ci_low"] = np.where(ok, rates.ci_low, np.nan)
+    merged["rate_ci_high"] = np.where(ok, rates.ci_high, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        merged["rate_per_1000_month"] = np.where(ok, cur / safe_pop * 1000.0, np.nan)
+
+    # national and regional: every force in the store with the figure and a population
+    forces = merged[(merged["level"] == "force") & ok]
+    forces = forces.assign(region=forces["force"].map(hierarchy.regions))
+    for scope, group_cols in (("national", ["indicator"]), ("regional", ["indicator", "region"])):
+        for value, rate_col in (("rolling_12m", "rate_per_1000"), ("current_num", "rate_per_1000_month")):
+            f = forces.dropna(subset=[value])
+            agg = f.groupby(group_cols, as_index=False).agg(
+                _num=(value, "sum"), _pop=("population", "sum"), _forces=("force", "nunique")
+            )
+            agg[f"{scope}_{rate_col}"] = agg["_num"] / agg["_pop"] * 1000.0
+            agg = agg.rename(columns={"_num": f"_{scope}_{value}", "_pop": f"_{scope}_pop_{value}", "_forces": f"{scope}_forces_{value}"})
+            if scope == "regional":
+                merged["region"] = merged["force"].map(hierarchy.regions)
+            merged = merged.merge(agg, on=group_cols, how="left")
+    # an "average" of one force is that force: show national/regional only with others
+    for scope in ("national", "regional"):
+        for value, rate_col in (("rolling_12m", "rate_per_1000"), ("current_num", "rate_per_1000_month")):
+            alone = merged[f"{scope}_forces_{value}"].fillna(0) <= 1
+            merged.loc[alone, f"{scope}_{rate_col}"] = np.nan
+    # label: the area's rolling 12-month rate against the national rate (exact Poisson,
+    # exposure = residents); only meaningful when the store holds more than one force
+    n_forces = merged.get("national_forces_rolling_12m", pd.Series(np.nan, index=merged.index)).to_numpy(dtype=float)
+    nat_num = merged.get("_national_rolling_12m", pd.Series(np.nan, index=merged.index)).to_numpy(dtype=float)
+    nat_pop = merged.get("_national_pop_rolling_12m", pd.Series(np.nan, index=merged.index)).to_numpy(dtype=float)
+    testable = ok & np.isfinite(roll) & (n_forces > 1) & np.isfinite(nat_num)
+    res = poisson_exact_test_many(
+        np.where(testable, roll, np.nan), safe_pop, np.where(testable, nat_num, np.nan),
+        np.where(testable, nat_pop, 1.0), confidence, intervals=False,
+    )
+    merged["label_national"] = np.where(testable, classify_many(res, "none", 1 - confidence), "")
+    merged["p_value_national"] = np.where(testable, res.p_value, np.nan)
+    drop = [c for c in merged.columns if c.startswith("_") or c == "region"]
+    return merged.drop(columns=drop)
+
+
+def _spc(matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator], levels: set[str]) -> pd.DataFrame:
+    """XmR chart verdict for the latest point of each series (up to 36 months of data)."""
+    end = matrix.col(month)
+    rows = []
+    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()
+    for i, key in enumerate(matrix.keys.itertuples(index=False)):
+        if key.level not in levels or end is None or indicators[key.indicator].measure not in {"count", "proportion"}:
+            rows.append(("", "", np.nan, np.nan, np.nan, 0))
+            continue
+        num = matrix.num[i, : end + 1]
+        den = matrix.den[i, : end + 1]
+        values = np.where(is_prop[i], np.where(den > 0, 100 * num / np.where(den > 0, den, 1), np.nan), num)
+        # the run of consecutive months with data ending at the pack month
+        finite = np.isfinite(values)
+        if not finite[-1]:
+            rows.append(("", "", np.nan, np.nan, np.nan, 0))
+            continue
+        start = len(values) - int(np.argmin(finite[::-1])) if not finite.all() else 0
+        run = values[max(start, len(values) - HISTORY_MONTHS) :]
+        if len(run) < 2:
+            rows.append(("", "", np.nan, np.nan, np.nan, len(run)))
+            continue
+        chart = xmr_chart(run, improvement=indicators[key.indicator].direction)  # type: ignore[arg-type]
+        rules = [name for name in ("beyond_limits", "shift", "trend", "two_of_three") if bool(getattr(chart, name)[-1])]
+        rows.append((chart.variation or "", ", ".join(rules), chart.mean[-1], chart.lcl[-1], chart.ucl[-1], len(run)))
+    return pd.DataFrame(rows, columns=["spc_variation", "spc_rules", "spc_mean", "spc_lcl", "spc_ucl", "spc_points"])
+
+
+def _history(matrix: SeriesMatrix, month: dt.date, levels: set[str]) -> pd.DataFrame:
+    end = matrix.col(month)
+    if end is None:
+        return pd.DataFrame(columns=["indicator", "level", "force", "area", "month", "value"])
+    start = max(0, end - HISTORY_MONTHS + 1)
+    keep = matrix.keys["level"].isin(levels).to_numpy()
+    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()[keep]
+    num = matrix.num[keep, start : end + 1]
+    den = matrix.den[keep, start : end + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(is_prop[:, None], 100 * num / den, num)
+    keys = matrix.keys[keep].reset_index(drop=True)
+    months = [m.strftime("%Y-%m") for m in matrix.months[start : end + 1]]
+    frame = pd.DataFrame(values, columns=months)
+    frame = pd.concat([keys[["indicator", "level", "force", "area"]], frame], axis=1)
+    long = frame.melt(id_vars=["indicator", "level", "force", "area"], var_name="month", value_name="value")
+    return long
+
+
+def _history_extremes(matrix: SeriesMatrix, month: dt.date) -> pd.DataFrame:
+    """For each series: months of history held, and whether M is the lowest/highest of them."""
+    end = matrix.col(month)
+    n = len(matrix.keys)
+    if end is None:
+        return pd.DataFrame({"history_months": np.zeros(n, int), "history_from": "", "rank_low": np.nan, "rank_high": np.nan})
+    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()
+    num = matrix.num[:, : end + 1]
+    den = matrix.den[:, : end + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(is_prop[:, None], 100 * num / den, num)
+    finite = np.isfinite(values)
+    held = finite.sum(axis=1)
+    current = values[:, -1]
+    with np.errstate(invalid="ignore"):
+        lower = np.where(finite, values < current[:, None], False).sum(axis=1)
+        higher = np.where(finite, values > current[:, None], False).sum(axis=1)
+    first_idx = np.where(held > 0, finite.argmax(axis=1), 0)
+    history_from = [matrix.months[i].strftime("%Y-%m") if h else "" for i, h in zip(first_idx, held, strict=True)]
+    ok = np.isfinite(current)
+    return pd.DataFrame(
+        {
+            "history_months": held,
+            "history_from": history_from,
+            "rank_low": np.where(ok, lower + 1, np.nan),  # 1 = lowest of the months held
+            "rank_high": np.where(ok, higher + 1, np.nan),
+        }
+    )
+
+
+def build_pack(
+    store: Any,
+    month: dt.date,
+    area: str | None = None,
+    levels: Sequence[str] = LEVELS,
+    indicator_files: Sequence[Path] | None = None,
+    areas_file: Path | None = None,
+    options: CompareOptions | None = None,
+) -> Pack:
+    """The performance pack for ``month`` from an open :class:`~thrv.store.database.Store`."""
+    options = options or CompareOptions()
+    unknown = set(levels) - set(LEVELS)
+    if unknown:
+        raise ValueError(f"unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
+    con = store.ibis()
+    templates = load_indicators(indicator_files)
+    values_of = {
+        (t.table, t.for_each): distinct_values(con, t.table, t.for_each) for t in templates if t.for_each
+    }
+    indicators = {i.id: i for i in expand(templates, values_of)}
+    tables = sorted({i.table for i in indicators.values()})
+    forces = _store_forces(con, tables)
+    if not forces:
+        raise ValueError("the store holds no records: run `thrv ingest` first")
+
+    b_end = baseline_end_for(month, options)
+    first = min(add_months(month, -47), add_months(b_end, -11))
+    figures = monthly_figures(con, list(indicators.values()), first, month)
+    hierarchy = build_hierarchy(forces, areas_file)
+    focus = resolve_area(area, hierarchy, forces) if area else None
+
+    series = roll_up(figures, hierarchy, levels)
+    with_lsoa = {t for t, w in figures.wide.items() if w["lsoa_code"].notna().any()}
+    extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
+    matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
+    table = compare(matrix, indicators, month, options)
+    table = pd.concat([table, _history_extremes(matrix, month)], axis=1)
+    chart_levels = set(levels) - {"lsoa"}
+    table = pd.concat([table, _spc(matrix, month, indicators, chart_levels)], axis=1)
+    table = _rates(table, hierarchy, indicators, options.confidence)
+    history = _history(matrix, month, chart_levels)
+
+    if focus is not None:
+        level, force, name = focus
+        table = _restrict(table, hierarchy, level, force, name)
+        history = _restrict(history, hierarchy, level, force, name)
+    table = _order(table, indicators)
+    meta = {
+        "thrv_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "month": month.strftime("%Y-%m"),
+        "area": area,
+        "levels": list(levels),
+        "forces_in_store": forces,
+        "baseline_period": f"{add_months(b_end, -11):%Y-%m} to {b_end:%Y-%m}",
+        "confidence": options.confidence,
+        "min_coverage": options.min_coverage,
+        "coverage": {
+            t: {f: [m.strftime("%Y-%m") for m in sorted(g["month"])] for f, g in cov.groupby("force")}
+            for t, cov in figures.coverage.groupby("table")
+        },
+        "generated_data": sorted({i.table for i in indicators.values() if i.generated}),
+    }
+    return Pack(month, table.reset_index(drop=True), history, indicators, options, meta)
+
+
+def _restrict(df: pd.DataFrame, hierarchy: Hierarchy, level: str, force: str, name: str) -> pd.DataFrame:
+    df = df[df["force"] == force]
+    if level == "force":
+        return df
+    d = hierarchy.districts[hierarchy.districts["force"] == force]
+    if level == "area":
+        districts = set(d[d["area"] == name]["district"])
+    else:
+        districts = {name}
+    codes = set(d[d["district"].isin(districts)]["district_code"])
+    lsoas = set(hierarchy.lsoas[hierarchy.lsoas["district_code"].isin(codes)]["lsoa_code"])
+    keep = (
+        ((df["level"] == "area") & (df["area"] == name) & (level == "area"))
+        | ((df["level"] == "district") & df["area"].isin(districts))
+        | ((df["level"] == "lsoa") & df["area"].isin(lsoas))
+    )
+    return df[keep]
+
+
+def _order(table: pd.DataFrame, indicators: dict[str, Indicator]) -> pd.DataFrame:
+    order = {i: n for n, i in enumerate(indicators)}
+    level_order = {lv: n for n, lv in enumerate(LEVELS)}
+    return table.assign(
+        _i=table["indicator"].map(order), _l=table["level"].map(level_order)
+    ).sort_values(["_i", "_l", "force", "area"]).drop(columns=["_i", "_l"])

@@ -1,0 +1,71 @@
+"""Write a report model to files: JSON and CSV always, plus HTML, PDF and Excel on request."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+FORMATS = ("html", "pdf", "xlsx")
+
+
+def parse_formats(text: str) -> list[str]:
+    """'html,pdf' -> ['html', 'pdf']; unknown names are an error naming the choices."""
+    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise ValueError(f"--format takes a comma-separated subset of {', '.join(FORMATS)}; got {text!r}")
+    return list(dict.fromkeys(chosen))
+
+
+def write_json(model: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(model, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    return path
+
+
+def write_csv(rows: Iterable[dict[str, Any]], path: Path, columns: list[str] | None = None) -> Path:
+    frame = pd.DataFrame(list(rows))
+    if columns:
+        frame = frame[[c for c in columns if c in frame.columns] + [c for c in frame.columns if c not in columns]]
+    frame.to_csv(path, index=False, float_format="%.10g")
+    return path
+
+
+def write_pack(
+    model: dict[str, Any],
+    out: Path,
+    formats: Iterable[str] = ("html",),
+    public: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """pack.json, pack.csv and pack.<format> for each requested format, into ``out``."""
+    from thrv.report.html import render_pack_html
+    from thrv.report.model import CONTRACT_COLUMNS
+
+    out.mkdir(parents=True, exist_ok=True)
+    step = progress or (lambda _name: None)
+    written = []
+    step("pack.json")
+    written.append(write_json(model, out / "pack.json"))
+    step("pack.csv")
+    written.append(write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS))
+    for fmt in formats:
+        step(f"pack.{fmt}")
+        if fmt == "html":
+            path = out / "pack.html"
+            path.write_text(render_pack_html(model, public=public), encoding="utf-8")
+        elif fmt == "pdf":
+            from thrv.report.pdf import html_to_pdf
+
+            path = html_to_pdf(render_pack_html(model, public=public), out / "pack.pdf")
+        elif fmt == "xlsx":
+            from thrv.report.excel import write_pack_xlsx
+
+            path = write_pack_xlsx(model, out / "pack.xlsx")
+        else:  # pragma: no cover - parse_formats guards this
+            raise ValueError(fmt)
+        written.append(path)
+    return written

@@ -1,0 +1,86 @@
+"""The report model: a pack as plain JSON-able data, which every renderer reads.
+
+``pack.json`` is this model written out; the HTML, PDF and Excel renderers and the web API
+take the same dict, so a figure can never differ between formats.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thrv.indicators.pack import Pack
+from thrv.report.narrative import sentence
+
+#: pack.csv columns in order: the interface contract first, then the rest
+CONTRACT_COLUMNS = [
+    "indicator", "area", "area_level", "month", "current", "prev_1y", "prev_2y", "prev_3y",
+    "avg_1y", "avg_3y", "rolling_12m", "baseline", "label", "test", "p_value",
+    "label_1y", "test_1y", "p_value_1y", "label_3y", "test_3y", "p_value_3y",
+]
+SCHEMA_VERSION = "1.0"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: NaN → None, numpy → Python."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def pack_rows(pack: Pack) -> pd.DataFrame:
+    """The pack table with its final column names, titles and sentences."""
+    table = pack.table.rename(columns={"level": "area_level"}).copy()
+    ind = pack.indicators
+    table.insert(1, "title", table["indicator"].map(lambda i: ind[i].title))
+    table.insert(2, "group", table["indicator"].map(lambda i: ind[i].group))
+    table["direction"] = table["indicator"].map(lambda i: ind[i].direction)
+    table["unit"] = table["indicator"].map(lambda i: ind[i].unit)
+    table["generated_data"] = table["indicator"].map(lambda i: ind[i].generated)
+    alpha = pack.options.alpha
+    records = table.to_dict("records")
+    table["sentence"] = [
+        sentence(
+            {k: _clean(v) for k, v in r.items()},
+            ind[r["indicator"]].title,
+            ind[r["indicator"]].measure,
+            alpha,
+            ind[r["indicator"]].noun,
+        )
+        for r in records
+    ]
+    rest = [c for c in table.columns if c not in CONTRACT_COLUMNS]
+    return table[CONTRACT_COLUMNS + rest]
+
+
+def pack_model(pack: Pack) -> dict[str, Any]:
+    """The whole pack as a dict (the content of pack.json; see docs/pack-json.md)."""
+    rows = pack_rows(pack)
+    history = pack.history
+    series: dict[str, list[dict[str, Any]]] = {}
+    for (indicator, level, force, area), g in history.groupby(["indicator", "level", "force", "area"], sort=False):
+        series[f"{indicator}|{level}|{force}|{area}"] = [
+            {"month": m, "value": _clean(v)} for m, v in zip(g["month"], g["value"], strict=True)
+        ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "performance_pack",
+        "meta": {**pack.meta, "alpha": pack.options.alpha},
+        "indicators": [
+            {
+                "id": i.id, "title": i.title, "group": i.group, "measure": i.measure, "table": i.table,
+                "direction": i.direction, "test": i.test, "unit": i.unit, "noun": i.noun, "per_1000": i.per_1000,
+                "note": i.note, "generated_data": i.generated,
+                "where": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.where],
+                "numerator": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.numerator],
+            }
+            for i in pack.indicators.values()
+        ],
+        "rows": [{k: _clean(v) for k, v in r.items()} for r in rows.to_dict("records")],
+        "series": series,
+    }
