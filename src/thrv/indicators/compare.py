@@ -191,6 +191,23 @@ def _count_test(
     return TestResultArray(method=method or test, confidence=confidence, null_value=null, **{k: np.array(v) for k, v in fields.items()})  # type: ignore[arg-type]
 
 
+def add_changes(out: pd.DataFrame) -> None:
+    """Change columns: relative % for counts and medians, percentage points for proportions."""
+    is_prop = (out["measure"] == "proportion").to_numpy()
+
+    def change(a: pd.Series, b: pd.Series) -> np.ndarray:
+        a_, b_ = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(b_ > 0, 100.0 * (a_ - b_) / b_, np.nan)
+        return np.where(is_prop, a_ - b_, rel)
+
+    out["change_unit"] = np.where(is_prop, "pp", "%")
+    out["change_prev_1y"] = change(out["current"], out["prev_1y"])
+    out["change_avg_1y"] = change(out["current"], out["avg_1y"])
+    out["change_avg_3y"] = change(out["current"], out["avg_3y"])
+    out["change_baseline"] = change(out["rolling_12m"], out["baseline"])
+
+
 def compare(
     matrix: SeriesMatrix,
     indicators: Mapping[str, Indicator],
@@ -233,17 +250,7 @@ def compare(
     out["baseline"] = np.where(b_full, _value(b_n, b_d, is_prop), np.nan)
     out["baseline_period"] = f"{add_months(b_end, -11):%Y-%m} to {b_end:%Y-%m}"
 
-    # changes: relative % for counts, percentage points for proportions
-    def change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(b > 0, 100.0 * (a - b) / b, np.nan)
-        return np.where(is_prop, a - b, rel)
-
-    out["change_unit"] = np.where(is_prop, "pp", "%")
-    out["change_prev_1y"] = change(out["current"].to_numpy(), out["prev_1y"].to_numpy())
-    out["change_avg_1y"] = change(out["current"].to_numpy(), out["avg_1y"].to_numpy())
-    out["change_avg_3y"] = change(out["current"].to_numpy(), out["avg_3y"].to_numpy())
-    out["change_baseline"] = change(out["rolling_12m"].to_numpy(), out["baseline"].to_numpy())
+    add_changes(out)
 
     comparisons = {
         "": (np.where(full, r_n, np.nan), np.where(full, r_d, np.nan), 12.0,

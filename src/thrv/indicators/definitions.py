@@ -17,6 +17,8 @@ from typing import Any
 from thrv.reference import DATA, slugify
 
 DEFAULT_INDICATORS = DATA / "config" / "indicators.toml"
+#: demand indicators (calls, incidents, surveys): rows appear only when the store holds them
+DEMAND_INDICATORS = DATA / "config" / "demand_indicators.toml"
 
 MEASURES = {"count", "proportion", "median", "p90"}
 DIRECTIONS = {"lower_is_better", "higher_is_better", "none"}
@@ -145,7 +147,7 @@ def load_indicators(paths: Iterable[Path] | None = None) -> list[Indicator]:
     Templates (``for_each``) are kept as templates: :func:`expand` fills them in from the
     values the store holds. Ids must be unique.
     """
-    files = list(paths) if paths else [DEFAULT_INDICATORS]
+    files = list(paths) if paths else [p for p in (DEFAULT_INDICATORS, DEMAND_INDICATORS) if p.exists()]
     out: list[Indicator] = []
     for path in files:
         try:

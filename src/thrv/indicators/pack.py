@@ -20,13 +20,16 @@ from thrv.indicators.aggregate import distinct_values, monthly_figures
 from thrv.indicators.compare import (
     CompareOptions,
     SeriesMatrix,
+    add_changes,
     add_months,
     baseline_end_for,
     build_matrix,
     compare,
+    month_index,
 )
 from thrv.indicators.definitions import Indicator, expand, load_indicators
 from thrv.indicators.hierarchy import LEVELS, AreaError, Hierarchy, build_hierarchy
+from thrv.indicators.medians import assign_levels, compare_values, monthly_series
 from thrv.indicators.rollup import roll_up
 from thrv.stats import classify_many, poisson_exact_test_many, rate_per_1000_many, xmr_chart
 
@@ -249,10 +252,15 @@ def build_pack(
     focus = resolve_area(area, hierarchy, forces) if area else None
 
     series = roll_up(figures, hierarchy, levels)
+    assigned = assign_levels(figures.values, hierarchy, levels)
+    if not assigned.empty:
+        series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
     with_lsoa = {t for t, w in figures.wide.items() if w["lsoa_code"].notna().any()}
     extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
     matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
     table = compare(matrix, indicators, month, options)
+    if not assigned.empty:
+        table = _with_value_comparisons(table, assigned, indicators, month, options, figures.coverage)
     table = pd.concat([table, _history_extremes(matrix, month)], axis=1)
     chart_levels = set(levels) - {"lsoa"}
     table = pd.concat([table, _spc(matrix, month, indicators, chart_levels)], axis=1)
@@ -281,6 +289,33 @@ def build_pack(
         "generated_data": sorted({i.table for i in indicators.values() if i.generated}),
     }
     return Pack(month, table.reset_index(drop=True), history, indicators, options, meta)
+
+
+def _with_value_comparisons(
+    table: pd.DataFrame,
+    assigned: pd.DataFrame,
+    indicators: dict[str, Indicator],
+    month: dt.date,
+    options: CompareOptions,
+    coverage: pd.DataFrame,
+) -> pd.DataFrame:
+    """Replace the pooled-period figures and tests of median/P90 rows (see indicators.medians)."""
+    covered: dict[tuple[str, str], set[int]] = {}
+    for t, f, m, n in coverage[["table", "force", "month", "rows"]].itertuples(index=False):
+        if n > 0:
+            covered.setdefault((t, f), set()).add(month_index(m))
+    values = compare_values(assigned, indicators, month, options, covered)
+    if values.empty:
+        return table
+    keys = ["indicator", "level", "force", "area", "area_code"]
+    table = table.set_index(keys)
+    values = values.set_index(keys)
+    for col in values.columns:
+        if col in table.columns:
+            table.loc[values.index, col] = values[col]
+    table = table.reset_index()
+    add_changes(table)
+    return table
 
 
 def _restrict(df: pd.DataFrame, hierarchy: Hierarchy, level: str, force: str, name: str) -> pd.DataFrame:

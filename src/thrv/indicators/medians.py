@@ -1,0 +1,127 @@
+"""Median and 90th-percentile indicators (e.g. minutes to arrive at immediate incidents).
+
+A median cannot be summed up the hierarchy or across months, so these indicators work from
+row values: each area's values are pooled per period and the period's median (or P90) taken.
+So ``avg_1y`` of a median indicator is the median of every record in the 12 months before
+the pack month (not the mean of 12 monthly medians), and its labels compare the records of
+the two periods with the Mann-Whitney test (or a bootstrap of the difference in medians).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from thrv.indicators.compare import CompareOptions, add_months, baseline_end_for, month_index
+from thrv.indicators.definitions import Indicator
+from thrv.indicators.hierarchy import Hierarchy
+from thrv.stats import bootstrap_median_test, classify, mann_whitney_test
+
+KEYS = ["indicator", "level", "force", "area", "area_code"]
+
+
+def assign_levels(values: pd.DataFrame, hierarchy: Hierarchy, levels: Sequence[str]) -> pd.DataFrame:
+    """Each value once per level it counts in: force, and its district/area/LSOA if known."""
+    parts = []
+    base = values.dropna(subset=["value"])
+    if "force" in levels:
+        parts.append(base.assign(level="force", area=base["force"], area_code=""))
+    located = base.dropna(subset=["lsoa_code"]).merge(hierarchy.lsoas, on=["force", "lsoa_code"], how="inner")
+    if "district" in levels:
+        parts.append(located.assign(level="district", area=located["district"], area_code=located["district_code"]))
+    if "area" in levels:
+        with_area = located.merge(hierarchy.districts[["force", "district_code", "area"]], on=["force", "district_code"])
+        with_area = with_area.dropna(subset=["area"])
+        parts.append(with_area.assign(level="area", area_code=""))
+    if "lsoa" in levels:
+        parts.append(located.assign(level="lsoa", area=located["lsoa_code"], area_code=located["lsoa_code"]))
+    cols = [*KEYS, "month", "value"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat([p[cols] for p in parts], ignore_index=True)
+
+
+def _stat(measure: str) -> float:
+    return 90.0 if measure == "p90" else 50.0
+
+
+def monthly_series(assigned: pd.DataFrame, indicators: Mapping[str, Indicator]) -> pd.DataFrame:
+    """Monthly median (or P90) per series, as num with den NaN (for charts, SPC, extremes)."""
+    if assigned.empty:
+        return pd.DataFrame(columns=[*KEYS, "month", "num", "den"])
+    q = assigned["indicator"].map(lambda i: _stat(indicators[i].measure) / 100.0)
+    frame = assigned.assign(_q=q)
+    out = frame.groupby([*KEYS, "month"], as_index=False).apply(
+        lambda g: pd.Series({"num": float(np.quantile(g["value"], g["_q"].iloc[0]))}), include_groups=False
+    )
+    out["den"] = np.nan
+    return out
+
+
+def _between(months: pd.Series, first: dt.date, last: dt.date) -> np.ndarray:
+    idx = months.map(month_index).to_numpy()
+    return (idx >= month_index(first)) & (idx <= month_index(last))
+
+
+def compare_values(
+    assigned: pd.DataFrame,
+    indicators: Mapping[str, Indicator],
+    month: dt.date,
+    options: CompareOptions,
+    covered: Mapping[tuple[str, str], set[int]],
+) -> pd.DataFrame:
+    """Pooled-period figures and tests for every median/P90 series.
+
+    ``covered[(table, force)]`` holds the month indices with data, so a period missing
+    from the store is "Insufficient data" rather than an empty pool read as a fact.
+    """
+    rows = []
+    b_end = baseline_end_for(month, options)
+    periods = {
+        "current": (month, month),
+        "avg_1y": (add_months(month, -12), add_months(month, -1)),
+        "avg_3y": (add_months(month, -36), add_months(month, -1)),
+        "rolling_12m": (add_months(month, -11), month),
+        "baseline": (add_months(b_end, -11), b_end),
+    }
+    need = {"current": 1, "avg_1y": int(np.ceil(options.min_coverage * 12)), "avg_3y": int(np.ceil(options.min_coverage * 36)), "rolling_12m": 12, "baseline": 12}
+    for key, group in assigned.groupby(KEYS, sort=False):
+        ind = indicators[key[0]]
+        held = covered.get((ind.table, key[2]), set())
+        q = _stat(ind.measure)
+        pools: dict[str, np.ndarray | None] = {}
+        row: dict[str, object] = dict(zip(KEYS, key, strict=True))
+        for name, (first, last) in periods.items():
+            months_with_data = sum(1 for m in range(month_index(first), month_index(last) + 1) if m in held)
+            values = group["value"].to_numpy()[_between(group["month"], first, last)]
+            ok = months_with_data >= need[name] and len(values) > 0
+            pools[name] = values if ok else None
+            row[name] = float(np.percentile(values, q)) if ok else np.nan
+        for k in (1, 2, 3):
+            m = add_months(month, -12 * k)
+            values = group["value"].to_numpy()[_between(group["month"], m, m)]
+            row[f"prev_{k}y"] = float(np.percentile(values, q)) if month_index(m) in held and len(values) else np.nan
+        for suffix, (a, b) in {"": ("rolling_12m", "baseline"), "_1y": ("current", "avg_1y"), "_3y": ("current", "avg_3y")}.items():
+            pa, pb = pools[a], pools[b]
+            if pa is None or pb is None or len(pa) < 2 or len(pb) < 2:
+                row.update({f"label{suffix}": "Insufficient data", f"test{suffix}": "", f"p_value{suffix}": np.nan,
+                            f"estimate{suffix}": np.nan, f"ci_low{suffix}": np.nan, f"ci_high{suffix}": np.nan})
+                continue
+            if ind.test == "bootstrap":
+                res = bootstrap_median_test(pa, pb, options.confidence, seed=0)
+            else:
+                res = mann_whitney_test(pa, pb, options.confidence)
+            row.update({
+                f"label{suffix}": classify(res, ind.direction, options.alpha),  # type: ignore[arg-type]
+                f"test{suffix}": res.method,
+                f"p_value{suffix}": np.nan if res.p_value is None else res.p_value,
+                f"estimate{suffix}": np.nan if res.estimate is None else res.estimate,
+                f"ci_low{suffix}": np.nan if res.ci_low is None else res.ci_low,
+                f"ci_high{suffix}": np.nan if res.ci_high is None else res.ci_high,
+            })
+        row["current_num"] = float(len(pools["current"])) if pools["current"] is not None else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
