@@ -14,12 +14,12 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import test_poisson_2indep as sm_test_poisson_2indep
 
 from thrv.stats.counts import (
-    e_test_pvalue,
     poisson_e_test,
     poisson_exact_test,
     poisson_exact_test_many,
     wheeler_z_test,
 )
+from thrv.stats.etest import e_test_pvalue
 
 counts = st.integers(min_value=0, max_value=400)
 exposures = st.floats(min_value=0.25, max_value=60, allow_nan=False, allow_infinity=False)

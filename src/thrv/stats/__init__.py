@@ -6,12 +6,12 @@ in a pack.  See ``docs/methods.md`` for the formulae and references.
 """
 
 from thrv.stats.counts import (
-    e_test_pvalue,
     poisson_e_test,
     poisson_exact_test,
     poisson_exact_test_many,
     wheeler_z_test,
 )
+from thrv.stats.etest import e_test_pvalue
 from thrv.stats.labels import LABELS, Direction, Label, classify, classify_many
 from thrv.stats.medians import bootstrap_median_test, mann_whitney_test
 from thrv.stats.proportions import (

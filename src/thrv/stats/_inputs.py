@@ -42,11 +42,9 @@ def valid_counts(values: FloatArray) -> npt.NDArray[np.bool_]:
         return np.isfinite(values) & (values >= 0) & (values == np.floor(values))
 
 
-def sample(values: npt.ArrayLike, name: str) -> tuple[FloatArray, int]:
-    """A 1-d float array of the finite values in ``values`` and how many were dropped."""
+def sample(values: npt.ArrayLike) -> tuple[FloatArray, int]:
+    """The finite values of ``values``, flattened, and how many others were dropped."""
     array = np.asarray(values, dtype=np.float64).ravel()
     finite = np.isfinite(array)
     dropped = int(array.size - finite.sum())
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
     return array[finite], dropped

@@ -8,12 +8,13 @@ events in ``ref_exposure`` (36 months).  Three tests are offered:
 * :func:`poisson_exact_test` — the exact conditional test (Przyborowski &
   Wilenski 1940): given the total ``n = count + ref_count``, ``count`` is
   Binomial(n, exposure / (exposure + ref_exposure)) when the rates are equal.
-  It never over-states significance (it is conservative), and it is the
-  default of the performance pack.  :func:`poisson_exact_test_many` runs it
-  over arrays with the same p-values.
-* :func:`poisson_e_test` — Krishnamoorthy & Thomson's (2004) E-test, an
+  It never over-states significance (it is conservative), which makes it the
+  safe default.  :func:`poisson_exact_test_many` runs it over arrays with
+  identical p-values.
+* :func:`poisson_e_test` — the E-test (Krishnamoorthy & Thomson 2004), an
   unconditional test that is more powerful than the conditional test while
-  keeping close to its nominal size.
+  keeping close to its nominal size; by default with the pooled score
+  statistic (Gu et al. 2008).
 * :func:`wheeler_z_test` — Wheeler's quick variance-stabilised z-score
   ``2(√a − √b)`` comparing a count with a fixed expected count.
 
@@ -23,13 +24,14 @@ All estimates are rate ratios (``null_value = 1``).
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from thrv.stats._binomial import binomtest_pvalues, clopper_pearson
 from thrv.stats._inputs import as_count, as_float, as_float_array, valid_counts
+from thrv.stats.etest import EStatistic, e_test_pvalue
 from thrv.stats.results import (
     FloatArray,
     TestResult,
@@ -38,38 +40,10 @@ from thrv.stats.results import (
     unavailable,
 )
 
-EStatistic = Literal["wald", "score"]
-
 EXACT_METHOD = "Exact Poisson test (conditional binomial)"
 E_TEST_METHOD = "Poisson E-test, score statistic (Krishnamoorthy & Thomson 2004; Gu et al. 2008)"
 E_TEST_WALD_METHOD = "Poisson E-test, Wald statistic (Krishnamoorthy & Thomson 2004)"
 WHEELER_METHOD = "Poisson z-score, 2(√count − √expected) (Wheeler 2016)"
-
-# scipy.stats.binomtest treats probabilities within this relative tolerance of
-# the observed one as "as extreme"; the vectorised test must use the same.
-_BINOM_RERR = 1 + 1e-7
-# Tail probability ignored when truncating a Poisson support for the E-test.
-_E_TEST_TAIL = 1e-16
-
-
-def _clopper_pearson(
-    k: FloatArray, n: FloatArray, confidence: float
-) -> tuple[FloatArray, FloatArray]:
-    """Clopper & Pearson (1934) exact interval for a binomial proportion k/n.
-
-    Uses the beta-quantile form; rows with ``n == 0`` are NaN.
-    """
-    alpha = 1.0 - confidence
-    ok = n > 0
-    low = np.full(k.shape, np.nan)
-    high = np.full(k.shape, np.nan)
-    kk, nn = k[ok], n[ok]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = stats.beta.ppf(alpha / 2, kk, nn - kk + 1)
-        hi = stats.beta.ppf(1 - alpha / 2, kk + 1, nn - kk)
-    low[ok] = np.where(kk == 0, 0.0, lo)
-    high[ok] = np.where(kk == nn, 1.0, hi)
-    return low, high
 
 
 def _proportion_to_ratio(prop: FloatArray, exposure_ratio: FloatArray) -> FloatArray:
@@ -99,7 +73,7 @@ def _ratio_parts(
             (count / exposure) / (ref_count / ref_exposure),
             np.where(count > 0, np.inf, np.nan),
         )
-    p_low, p_high = _clopper_pearson(count, n, confidence)
+    p_low, p_high = clopper_pearson(count, n, confidence)
     return (
         estimate,
         _proportion_to_ratio(p_low, exposure_ratio),
@@ -201,71 +175,6 @@ def poisson_exact_test(
     )
 
 
-def _binom_search(
-    sign: FloatArray,
-    target: FloatArray,
-    lo: FloatArray,
-    hi: FloatArray,
-    n: FloatArray,
-    p: FloatArray,
-) -> FloatArray:
-    """Vectorised copy of scipy's ``_binary_search_for_binom_tst``.
-
-    For each row, finds ``i`` in ``[lo, hi]`` with ``a(i) <= target < a(i+1)``
-    where ``a(x) = sign * binom.pmf(x, n, p)`` is ascending on that range.
-    Every row steps through exactly the comparisons scipy makes, so the
-    resulting p-values are identical, not merely close.
-    """
-    lo = lo.copy()
-    hi = hi.copy()
-    result = np.full(lo.shape, np.nan)
-    done = np.zeros(lo.shape, dtype=bool)
-    active = lo < hi
-    while active.any():
-        idx = np.flatnonzero(active)
-        mid = lo[idx] + np.floor((hi[idx] - lo[idx]) / 2)
-        midval = sign[idx] * stats.binom.pmf(mid, n[idx], p[idx])
-        below = midval < target[idx]
-        above = midval > target[idx]
-        equal = ~below & ~above
-        lo[idx[below]] = mid[below] + 1
-        hi[idx[above]] = mid[above] - 1
-        result[idx[equal]] = mid[equal]
-        done[idx[equal]] = True
-        active = (lo < hi) & ~done
-    rest = np.flatnonzero(~done)
-    if rest.size:
-        at_lo = sign[rest] * stats.binom.pmf(lo[rest], n[rest], p[rest])
-        result[rest] = np.where(at_lo <= target[rest], lo[rest], lo[rest] - 1)
-    return result
-
-
-def _binomtest_pvalues(k: FloatArray, n: FloatArray, p: FloatArray) -> FloatArray:
-    """Two-sided ``scipy.stats.binomtest(k, n, p).pvalue`` for arrays (n >= 1)."""
-    pvalue = np.ones(k.shape)
-    d = stats.binom.pmf(k, n, p)
-    threshold = d * _BINOM_RERR
-    pn = p * n
-    low_side = k < pn
-    high_side = k > pn
-
-    idx = np.flatnonzero(low_side)
-    if idx.size:
-        kk, nn, pp, dd = k[idx], n[idx], p[idx], threshold[idx]
-        ix = _binom_search(-np.ones(idx.size), -dd, np.ceil(pp * nn), nn.copy(), nn, pp)
-        y = nn - ix + (dd == stats.binom.pmf(ix, nn, pp)).astype(float)
-        pvalue[idx] = stats.binom.cdf(kk, nn, pp) + stats.binom.sf(nn - y, nn, pp)
-
-    idx = np.flatnonzero(high_side)
-    if idx.size:
-        kk, nn, pp, dd = k[idx], n[idx], p[idx], threshold[idx]
-        ix = _binom_search(np.ones(idx.size), dd, np.zeros(idx.size), np.floor(pp * nn), nn, pp)
-        y = ix + 1
-        pvalue[idx] = stats.binom.cdf(y - 1, nn, pp) + stats.binom.sf(kk - 1, nn, pp)
-
-    return np.minimum(1.0, pvalue)
-
-
 def _distinct_rows(*columns: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
     """Distinct rows of the given columns and, per input row, its distinct row's index.
 
@@ -338,7 +247,7 @@ def poisson_exact_test_many(
         distinct, inverse = _distinct_rows(k[idx], k_ref[idx], e[idx], e_ref[idx])
         uk, uk_ref, ue, ue_ref = distinct.T
         pi0 = ue / (ue + ue_ref)
-        p_value[idx] = _binomtest_pvalues(uk, uk + uk_ref, pi0)[inverse]
+        p_value[idx] = binomtest_pvalues(uk, uk + uk_ref, pi0)[inverse]
         statistic[idx] = k[idx]
         if intervals:
             est, low, high = _ratio_parts(uk, ue, uk_ref, ue_ref, confidence)
@@ -357,105 +266,6 @@ def poisson_exact_test_many(
         confidence=confidence,
         null_value=1.0,
     )
-
-
-def _e_test_statistic(
-    x1: FloatArray, x2: FloatArray, n1: float, n2: float, statistic: EStatistic
-) -> FloatArray:
-    """Standardised difference of two Poisson counts; 0 at (0, 0).
-
-    ``"wald"``: K&T's (X1/n1 − X2/n2)/√(X1/n1² + X2/n2²) (observed variances).
-    ``"score"``: (X1 − X2·r)/√((X1 + X2)·r) with r = n1/n2 (pooled variance;
-    Gu, Ng, Tang & Schucany 2008).  Both decrease strictly in X2 for fixed X1.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if statistic == "wald":
-            t = (x1 / n1 - x2 / n2) / np.sqrt(x1 / n1**2 + x2 / n2**2)
-        else:
-            r = n1 / n2
-            t = (x1 - x2 * r) / np.sqrt((x1 + x2) * r)
-    return np.where((x1 == 0) & (x2 == 0), 0.0, t)
-
-
-def _tail_boundary(
-    x1: FloatArray,
-    upper: float,
-    threshold: float,
-    upper_tail: bool,
-    n1: float,
-    n2: float,
-    statistic: EStatistic,
-) -> FloatArray:
-    """Where, for each x1, T(x1, x2) crosses ``threshold`` as x2 runs over 0..upper.
-
-    T decreases strictly in x2, so bisection finds it.  With
-    ``upper_tail=True`` returns the largest x2 with T >= threshold (−1 if
-    none); otherwise the smallest x2 with T <= threshold (upper + 1 if none).
-    """
-    lo = np.full(x1.shape, -1.0)  # T(x1, lo) "holds" (virtual for -1)
-    hi = np.full(x1.shape, upper + 1.0)  # T(x1, hi) "fails" (virtual for upper + 1)
-    while True:
-        moving = (hi - lo) > 1
-        if not moving.any():
-            break
-        mid = np.floor((lo + hi) / 2)
-        t = _e_test_statistic(x1, mid, n1, n2, statistic)
-        left_side = t >= threshold if upper_tail else t > threshold
-        lo = np.where(moving & left_side, mid, lo)
-        hi = np.where(moving & ~left_side, mid, hi)
-    return lo if upper_tail else hi
-
-
-def e_test_pvalue(
-    count: int,
-    exposure: float,
-    ref_count: int,
-    ref_exposure: float,
-    statistic: EStatistic = "score",
-) -> tuple[float, float]:
-    """Statistic and two-sided p-value of the E-test for equal Poisson rates.
-
-    p = Σ_{x1, x2} P(x1 | n1 λ̂) P(x2 | n2 λ̂) · I(|T(x1, x2)| ≥ |T(k1, k2)|),
-    with λ̂ = (k1 + k2)/(n1 + n2) the pooled rate (Krishnamoorthy & Thomson
-    2004, eq. 3.5).
-
-    Rather than filling the (x1, x2) grid, which is impossible for counts in
-    the millions, it uses that T decreases in x2 for fixed x1: for each x1 the
-    qualifying x2 form two tails, found by bisection, whose Poisson
-    probabilities come from the cdf and survival function.  The cost is
-    linear in the width of the x1 support.  Agrees with statsmodels'
-    ``etest_poisson_2indep`` to about 1e-12 (it truncates both supports;
-    this truncates only x1, at a tail probability of 1e-16).  Outcomes whose
-    T ties with the observed one up to rounding count as "as extreme";
-    :func:`scipy.stats.poisson_means_test` compares exactly, so rounding can
-    drop the observed outcome itself and its p-value can be a little smaller.
-    T(0, 0) is taken as 0, as statsmodels does.
-    """
-    n1, n2 = float(exposure), float(ref_exposure)
-    total = count + ref_count
-    if total == 0:
-        return 0.0, 1.0
-    t_obs = float(
-        _e_test_statistic(
-            np.array([count], float), np.array([ref_count], float), n1, n2, statistic
-        )[0]
-    )
-    # Outcomes whose statistic ties with the observed one to rounding error
-    # count as "as extreme".
-    threshold = abs(t_obs) * (1 - 1e-12)
-    if threshold == 0.0:
-        return t_obs, 1.0
-    pooled = total / (n1 + n2)
-    mu1, mu2 = n1 * pooled, n2 * pooled
-    lo1 = float(stats.poisson.ppf(_E_TEST_TAIL, mu1))
-    hi1 = float(stats.poisson.isf(_E_TEST_TAIL, mu1))
-    x1 = np.arange(max(lo1 - 1.0, 0.0), hi1 + 1.0)
-    upper2 = float(stats.poisson.isf(_E_TEST_TAIL, mu2)) + 1.0
-    y_high = _tail_boundary(x1, upper2, threshold, True, n1, n2, statistic)
-    y_low = _tail_boundary(x1, upper2, -threshold, False, n1, n2, statistic)
-    inner = stats.poisson.cdf(y_high, mu2) + stats.poisson.sf(y_low - 1, mu2)
-    p_value = float(np.sum(stats.poisson.pmf(x1, mu1) * inner))
-    return t_obs, min(1.0, max(0.0, p_value))
 
 
 def poisson_e_test(

@@ -63,8 +63,8 @@ def _bootstrap(
 def _samples(
     a: npt.ArrayLike, b: npt.ArrayLike, method: str, confidence: float
 ) -> tuple[FloatArray, FloatArray, str] | TestResult:
-    xa, dropped_a = sample(a, "a")
-    xb, dropped_b = sample(b, "b")
+    xa, dropped_a = sample(a)
+    xb, dropped_b = sample(b)
     dropped = dropped_a + dropped_b
     note = f"{dropped} missing or non-finite value(s) left out." if dropped else ""
     if xa.size == 0 or xb.size == 0:
