@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.rates import confint_poisson_2indep
 from statsmodels.stats.rates import test_poisson_2indep as sm_test_poisson_2indep
 
 from thrv.stats.counts import (
@@ -99,6 +100,20 @@ def test_exact_interval_is_transformed_clopper_pearson(
     assert result.ci_high == pytest.approx(to_ratio(ci.high), rel=1e-7)
     low, _high = proportion_confint(k, n, alpha=0.1, method="beta")
     assert result.ci_low == pytest.approx(to_ratio(float(low)), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("k", "k_ref", "tolerance"), [(60, 2_000, 0.03), (400, 14_000, 0.01), (1_000, 36_500, 0.005)]
+)
+def test_exact_interval_close_to_statsmodels_score_interval_for_large_counts(
+    k: int, k_ref: int, tolerance: float
+) -> None:
+    # statsmodels has no exact conditional interval; its score interval should agree closely
+    # once counts are large.
+    result = poisson_exact_test(k, 1, k_ref, 36)
+    low, high = confint_poisson_2indep(k, 1, k_ref, 36, method="score", compare="ratio")
+    assert result.ci_low == pytest.approx(float(low), rel=tolerance)
+    assert result.ci_high == pytest.approx(float(high), rel=tolerance)
 
 
 def test_exact_interval_inverts_the_one_sided_tests() -> None:

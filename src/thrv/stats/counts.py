@@ -131,6 +131,7 @@ def poisson_exact_test(
     likely than the one observed.  This equals
     ``statsmodels.stats.rates.test_poisson_2indep(..., method="exact-cond")``.
 
+    ``statistic`` is the count itself (the binomial test's statistic).
     Estimate: the rate ratio ``(count/exposure) / (ref_count/ref_exposure)``;
     interval: Clopper–Pearson (1934) exact interval for π, mapped to the
     ratio by θ = π/(1−π) · ref_exposure/exposure.
