@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from thrv.sources.csvtext import FileRefused
 from thrv.sources.files import SourceError, SourceFile, decompress, discover
@@ -62,12 +63,15 @@ def ingest(
     force_name: str | None = None,
     reload: bool = False,
     on_file: Callable[[SourceFile, int, int], None] | None = None,
+    mapping: Mapping[str, Any] | None = None,
 ) -> IngestReport:
     """Load files, folders and zip archives into the store.
 
     ``reload`` re-applies a file whose content is already stored (e.g. to make an older
     version of a month current again); without it such files are skipped.
     ``on_file(source, index, total)`` is called before each file (for progress bars).
+    ``mapping`` (:func:`thrv.sources.mapping.load_mapping`) gives a force's own column
+    headings and codes for its extracts.
     """
     report = IngestReport()
     clock_all = time.perf_counter()
@@ -75,12 +79,18 @@ def ingest(
     for index, source in enumerate(sources):
         if on_file:
             on_file(source, index, len(sources))
-        report.files.append(_ingest_one(store, source, force_name, reload))
+        report.files.append(_ingest_one(store, source, force_name, reload, mapping))
     report.seconds = time.perf_counter() - clock_all
     return report
 
 
-def _ingest_one(store: Store, source: SourceFile, force_name: str | None, reload: bool) -> FileOutcome:
+def _ingest_one(
+    store: Store,
+    source: SourceFile,
+    force_name: str | None,
+    reload: bool,
+    mapping: Mapping[str, Any] | None = None,
+) -> FileOutcome:
     clock = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     data = b""
@@ -93,7 +103,7 @@ def _ingest_one(store: Store, source: SourceFile, force_name: str | None, reload
             if previous["status"] == "superseded":
                 message += " (since superseded by a newer version; use --reload to make it current)"
             return FileOutcome(source.name, "skipped", message=message, seconds=time.perf_counter() - clock)
-        read = read_data(source, data, force_name=force_name)
+        read = read_data(source, data, force_name=force_name, mapping=mapping)
     except (FileRefused, SourceError, OSError) as exc:
         message = str(exc)
         store.log_refusal(source.name, content_sha256(data), len(data), message, started, clock)

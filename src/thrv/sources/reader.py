@@ -9,15 +9,25 @@ a file that covers a unit already in the store replaces it (docs/ingest.md).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from thrv import reference
-from thrv.sources.csvtext import BadRow, FileRefused, read_records
+from thrv.sources import extract_rules
+from thrv.sources.csvtext import BadRow, CsvRecords, FileRefused, read_records
 from thrv.sources.files import SourceFile, decompress
-from thrv.sources.kinds import STOP_SEARCH, Kind, kind_from_filename, kind_from_header
+from thrv.sources.kinds import (
+    STOP_SEARCH,
+    Kind,
+    kind_from_filename,
+    kind_from_header,
+    normalise_heading,
+)
+from thrv.sources.mapping import KindMapping, describe_missing, parse_mapping, rename_header
 from thrv.sources.registry import all_kinds
 from thrv.sources.validate import LOCAL_TIMEZONE, validate
 
@@ -76,10 +86,73 @@ def read_file(
     source: SourceFile,
     kinds: tuple[Kind, ...] | None = None,
     force_name: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
 ) -> FileRead:
-    """Read, type and check one file. Raises FileRefused when nothing in it can be stored."""
+    """Read, type and check one file. Raises FileRefused when nothing in it can be stored.
+
+    ``mapping`` (from :func:`thrv.sources.mapping.load_mapping`) renames a force's own
+    headings and codes to thrv's before the kind of the file is decided.
+    """
     data = decompress(source.name, source.read_bytes())
-    return read_data(source, data, kinds, force_name)
+    return read_data(source, data, kinds, force_name, mapping)
+
+
+def _as_mapping(mapping: Mapping[str, Any] | None, kinds: tuple[Kind, ...]) -> dict[str, KindMapping]:
+    """A loaded mapping as it is, or a plain dict (parsed TOML) checked now."""
+    if not mapping:
+        return {}
+    if all(isinstance(v, KindMapping) for v in mapping.values()):
+        return dict(mapping)
+    return parse_mapping(dict(mapping), "mapping", kinds)
+
+
+def _headings_present(kind: Kind, header: list[str]) -> int:
+    present = {normalise_heading(h) for h in header}
+    return sum(normalise_heading(c.source) in present for c in kind.columns)
+
+
+def _detect_kind(
+    source: SourceFile, records: CsvRecords, kinds: tuple[Kind, ...], mapping: dict[str, KindMapping]
+) -> tuple[Kind, dict[str, str], list[str]]:
+    """The kind of a file, what its name says (month, force) and its header in thrv's names.
+
+    In order: a data.police.uk-style or extract file name; a mapping's file-name pattern; a
+    header that, renamed by a mapping section, holds that kind's columns; the header as it is.
+    """
+    header = records.header
+    by_name = kind_from_filename(source.basename, kinds)
+    if by_name is None:
+        named = [k for k in kinds if k.name in mapping and mapping[k.name].matches_file(source.basename)]
+        by_name = (named[0], {}) if named else None
+    if by_name is not None:
+        kind, meta = by_name
+        renamed = rename_header(header, kind, mapping.get(kind.name))
+        missing = kind.missing_columns(renamed)
+        if missing:
+            raise FileRefused(
+                f"{source.name}: named as {kind.title} but lacks column(s): "
+                + ", ".join(describe_missing(missing, kind, mapping.get(kind.name)))
+            )
+        return kind, meta, renamed
+    for kind in kinds:
+        if kind.name in mapping and mapping[kind.name].columns:
+            renamed = rename_header(header, kind, mapping[kind.name])
+            if not kind.missing_columns(renamed):
+                return kind, {}, renamed
+    found, _closest, _missing = kind_from_header(header, kinds)
+    if found is not None:
+        return found, {}, header
+    # the closest kind is the one sharing most headings (ties: the smallest share missing)
+    closest = max(
+        kinds, key=lambda k: (_headings_present(k, header), -len(k.missing_columns(header)) / len(k.columns))
+    )
+    in_mapping = mapping.get(closest.name)
+    renamed = rename_header(header, closest, in_mapping)
+    missing = closest.missing_columns(renamed)
+    raise FileRefused(
+        f"{source.name}: columns are not a known kind of file; closest is {closest.title}, "
+        "which lacks: " + ", ".join(describe_missing(missing, closest, in_mapping))
+    )
 
 
 def read_data(
@@ -87,40 +160,33 @@ def read_data(
     data: bytes,
     kinds: tuple[Kind, ...] | None = None,
     force_name: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
 ) -> FileRead:
     """As :func:`read_file`, for bytes already read and decompressed."""
     kinds = kinds or all_kinds()
+    maps = _as_mapping(mapping, kinds)
     sha = content_sha256(data)
     records = read_records(source.name, data)
-
-    by_name = kind_from_filename(source.basename, kinds)
-    if by_name is not None:
-        kind, meta = by_name
-        missing = kind.missing_columns(records.header)
-        if missing:
-            raise FileRefused(
-                f"{source.name}: named as {kind.title} but lacks column(s): "
-                + ", ".join(repr(m) for m in missing)
-            )
-    else:
-        meta = {}
-        found, closest, missing = kind_from_header(records.header, kinds)
-        if found is None:
-            raise FileRefused(
-                f"{source.name}: columns are not a known kind of file; closest is {closest.title}, "
-                "which lacks: " + ", ".join(repr(m) for m in missing)
-            )
-        kind = found
+    kind, meta, header = _detect_kind(source, records, kinds, maps)
+    records = CsvRecords(header, records.columns, records.lines, records.bad, records.raw_of)
+    if kind.name in maps:
+        records = extract_rules.apply_value_mapping(records, kind, maps[kind.name].values)
 
     constants: dict[str, object] = {}
-    if kind is STOP_SEARCH:
-        constants = _stop_search_constants(source.name, meta, force_name)
-    validated = validate(records, kind, constants)
-    table = validated.table
     notes: list[str] = []
     if kind is STOP_SEARCH:
+        constants = _stop_search_constants(source.name, meta, force_name)
+    if extract_rules.is_extract(kind):
+        extract_rules.check_force_known(source.name, kind, header, force_name)
+        context = extract_rules.context_for(kind, records, force_name, notes)
+        records = extract_rules.prepare(records, kind)
+        validated = validate(records, kind, constants, extra_checks=extract_rules.rules_for(context))
+    else:
+        validated = validate(records, kind, constants)
+    table = validated.table
+    if kind is STOP_SEARCH:
         table = _with_stop_search_month(table, meta.get("month"))
-    elif force_name is not None and "force" in table.column_names:
+    elif force_name is not None and "force" in table.column_names and not extract_rules.is_extract(kind):
         notes.append("--force is used only for files that do not say their force")
     if validated.shared_ids:
         notes.append(

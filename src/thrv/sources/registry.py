@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from thrv.sources.extracts import EXTRACT_KINDS
 from thrv.sources.kinds import POLICE_UK_KINDS, Kind
 
 
 def all_kinds() -> tuple[Kind, ...]:
     """data.police.uk kinds first (named files), then force and partner extracts."""
-    return POLICE_UK_KINDS
+    return POLICE_UK_KINDS + EXTRACT_KINDS
