@@ -8,6 +8,7 @@ equal spread the data allow — N places with one crime each — rather than per
 
 from __future__ import annotations
 
+import numpy as np
 import numpy.typing as npt
 
 from thrv.stats.spatial import gini
@@ -24,8 +25,6 @@ def generalised_gini(values: npt.ArrayLike) -> float:
     g = gini(values)
     if g != g:  # NaN: no crime at all
         return g
-    import numpy as np
-
     x = np.asarray(values, dtype=np.float64).ravel()
     n, total = x.size, float(x.sum())
     return float(max(1.0, n / total) * (g - 1.0) + 1.0)
