@@ -130,6 +130,13 @@ def _seconds(later: pa.Array, earlier: pa.Array) -> pa.Array:
     return pc.subtract(later, earlier).cast(pa.int64()).cast(pa.float64())
 
 
+def _add(reasons: _Reasons, failed: pa.Array, message: str | Callable[[], pa.Array]) -> None:
+    """Record a reason for failing rows; the per-row message is only built when a row fails."""
+    failed = pc.fill_null(failed, False)
+    if pc.any(failed).as_py():
+        reasons.add(failed, message() if callable(message) else message)
+
+
 def _fill(values: pa.Array, value: Any) -> pa.Array:
     return pc.fill_null(values, pa.scalar(value, values.type))
 
@@ -185,7 +192,7 @@ def _force_rule(ctx: RuleContext) -> Check:
         force = _map_distinct(cols["force"], canonical)
         if default is not None:
             force = _fill(force, default)
-        reasons.add(pc.is_null(force), "missing force (give a force column or pass --force)")
+        _add(reasons, pc.is_null(force), "missing force (give a force column or pass --force)")
         cols["force"] = force
         cols["generated"] = _fill(cols["generated"], False)
         month, hour, weekday = _main_time_parts(ctx.kind, cols)
@@ -259,9 +266,9 @@ def _id_rule(ctx: RuleContext) -> Check:
         repeat = pc.and_(pc.fill_null(pc.not_equal(first_line, joined["line"].combine_chunks()), False), usable)
         same = pc.equal(joined["first_key"].combine_chunks(), joined["key"].combine_chunks())
         line_text = pc.cast(first_line, pa.string())
-        reasons.add(pc.and_(repeat, same), pc.binary_join_element_wise(
+        _add(reasons, pc.and_(repeat, same), lambda: pc.binary_join_element_wise(
             pa.scalar("duplicate row: identical to line "), line_text, ""))
-        reasons.add(pc.and_(repeat, pc.invert(same)), pc.binary_join_element_wise(
+        _add(reasons, pc.and_(repeat, pc.invert(same)), lambda: pc.binary_join_element_wise(
             _message(f"{id_column}", ids, " is also on line "), line_text,
             pa.scalar(" with different values (an identifier must be unique within a file)"), ""))
 
@@ -277,18 +284,18 @@ def _calls_rule(ctx: RuleContext) -> Check:
     def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
         raw = cols["line"]
         line = _map_distinct(raw, lambda v: lines.get(normalise_value(v)))
-        reasons.add(
+        _add(reasons,
             pc.and_(pc.is_valid(raw), pc.is_null(line)),
-            _message("line", raw, " is not 999, 101, online or other (map your force's codes with [calls.values.line])"),
+            lambda: _message("line", raw, " is not 999, 101, online or other (map your force's codes with [calls.values.line])"),
         )
         cols["line"] = line
         offered, answered = cols["offered_at"], cols["answered_at"]
         secs = _seconds(answered, offered)
-        reasons.add(pc.less(secs, 0), _message("answered_at", ctx.shown("answered_at", answered), " is before offered_at"))
-        reasons.add(pc.greater(secs, MAX_ANSWER_SECONDS), _message("answered_at", ctx.shown("answered_at", answered), " is more than 24 hours after offered_at"))
+        _add(reasons, pc.less(secs, 0), lambda: _message("answered_at", ctx.shown("answered_at", answered), " is before offered_at"))
+        _add(reasons, pc.greater(secs, MAX_ANSWER_SECONDS), lambda: _message("answered_at", ctx.shown("answered_at", answered), " is more than 24 hours after offered_at"))
         phone = pc.is_in(line, pa.array(GRADE_OF_SERVICE_LINES))
         given = cols["abandoned"]
-        reasons.add(
+        _add(reasons,
             pc.and_(pc.fill_null(given, False), pc.is_valid(answered)),
             "abandoned is true but the call has an answered_at time",
         )
@@ -316,9 +323,9 @@ def _incidents_rule(ctx: RuleContext) -> Check:
     def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
         raw = cols["grade"]
         grade = _map_distinct(raw, lambda v: grades.get(normalise_value(v)))
-        reasons.add(
+        _add(reasons,
             pc.and_(pc.is_valid(raw), pc.is_null(grade)),
-            _message("grade", raw, " is not immediate, prompt, scheduled or resolved_without_deployment "
+            lambda: _message("grade", raw, " is not immediate, prompt, scheduled or resolved_without_deployment "
                      "(map your force's grades with [incidents.values.grade])"),
         )
         cols["grade"] = grade
@@ -331,10 +338,10 @@ def _incidents_rule(ctx: RuleContext) -> Check:
         cols["recategorised"] = pc.fill_null(pc.not_equal(closing, opening), False)
         created, arrival, closed = cols["created_at"], cols["first_arrival_at"], cols["closed_at"]
         minutes = pc.divide(_seconds(arrival, created), 60.0)
-        reasons.add(pc.less(minutes, 0), _message("first_arrival_at", ctx.shown("first_arrival_at", arrival), " is before created_at"))
-        reasons.add(pc.greater(minutes, MAX_RESPONSE_MINUTES), _message(
+        _add(reasons, pc.less(minutes, 0), lambda: _message("first_arrival_at", ctx.shown("first_arrival_at", arrival), " is before created_at"))
+        _add(reasons, pc.greater(minutes, MAX_RESPONSE_MINUTES), lambda: _message(
             "first_arrival_at", ctx.shown("first_arrival_at", arrival), " is more than 31 days after created_at"))
-        reasons.add(pc.less(_seconds(closed, created), 0), _message("closed_at", ctx.shown("closed_at", closed), " is before created_at"))
+        _add(reasons, pc.less(_seconds(closed, created), 0), lambda: _message("closed_at", ctx.shown("closed_at", closed), " is before created_at"))
         cols["response_minutes"] = minutes
         cols["attended"] = pc.is_valid(arrival)
         unmapped = pc.unique(category.filter(pc.equal(cols["category_group"], "unmapped"))).to_pylist()
@@ -386,11 +393,11 @@ def _crimes_rule(ctx: RuleContext) -> Check:
             pc.local_timestamp(recorded.cast(pa.timestamp("s", tz=LOCAL_TIMEZONE))), unit="day"
         ).cast(pa.date32())
         days = pc.divide(_seconds(cols["outcome_date"], recorded_day), 86400.0)
-        reasons.add(pc.less(days, 0), _message("outcome_date", ctx.shown("outcome_date", cols["outcome_date"]), " is before the crime was recorded"))
+        _add(reasons, pc.less(days, 0), lambda: _message("outcome_date", ctx.shown("outcome_date", cols["outcome_date"]), " is before the crime was recorded"))
         cols["days_to_outcome"] = days
         start, end = cols["committed_from"], cols["committed_to"]
-        reasons.add(pc.less(_seconds(end, start), 0), _message("committed_to", ctx.shown("committed_to", end), " is before committed_from"))
-        reasons.add(pc.less(_seconds(recorded, start), 0), _message(
+        _add(reasons, pc.less(_seconds(end, start), 0), lambda: _message("committed_to", ctx.shown("committed_to", end), " is before committed_from"))
+        _add(reasons, pc.less(_seconds(recorded, start), 0), lambda: _message(
             "committed_from", ctx.shown("committed_from", start), " is after recorded_at"))
 
     return check
@@ -441,9 +448,9 @@ def _survey_rule(ctx: RuleContext) -> Check:
     def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
         raw = cols["survey"]
         survey = _map_distinct(raw, lambda v: surveys.get(normalise_value(v)))
-        reasons.add(
+        _add(reasons,
             pc.and_(pc.is_valid(raw), pc.is_null(survey)),
-            _message("survey", raw, " is not victim_satisfaction or public_confidence (map it with [survey_responses.values.survey])"),
+            lambda: _message("survey", raw, " is not victim_satisfaction or public_confidence (map it with [survey_responses.values.survey])"),
         )
         cols["survey"] = survey
         cols["question"] = _map_distinct(cols["question"], lambda v: questions.get(normalise_value(v), v.strip()))
@@ -451,7 +458,7 @@ def _survey_rule(ctx: RuleContext) -> Check:
         result = _map_distinct(key, score)
         scored = pc.match_substring_regex(result, r"^\d+\|[01]$")
         failed = pc.and_(pc.is_valid(result), pc.invert(pc.or_(scored, pc.equal(result, "na"))))
-        reasons.add(failed, result)
+        _add(reasons, failed, result)
         parts = pc.split_pattern(pc.if_else(scored, result, pa.scalar(None, pa.string())), "|")
         cols["answer_score"] = pc.list_element(parts, 0).cast(pa.int64())
         cols["positive"] = pc.equal(pc.list_element(parts, 1), "1")
@@ -518,9 +525,11 @@ def prepare(records: CsvRecords, kind: Kind) -> CsvRecords:
             continue
         values = _iso_from_uk(columns[index])
         if column.type == "timestamp":
-            values = pc.replace_substring_regex(values, r"^(\s*\d{4}-\d{2}-\d{2})\s*$", r"\1 00:00:00")
+            pattern, replacement = r"^(\s*\d{4}-\d{2}-\d{2})\s*$", r"\1 00:00:00"
         else:
-            values = pc.replace_substring_regex(values, r"^(\s*\d{4}-\d{2}-\d{2})[T ].*$", r"\1")
+            pattern, replacement = r"^(\s*\d{4}-\d{2}-\d{2})[T ].*$", r"\1"
+        if pc.any(pc.match_substring_regex(values, pattern)).as_py():
+            values = pc.replace_substring_regex(values, pattern, replacement)
         columns[index] = values
     return replace(records, columns=columns)
 
