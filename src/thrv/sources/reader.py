@@ -149,9 +149,12 @@ def _detect_kind(
     in_mapping = mapping.get(closest.name)
     renamed = rename_header(header, closest, in_mapping)
     missing = closest.missing_columns(renamed)
+    hint = ""
+    if extract_rules.is_extract(closest):
+        hint = "; a force extract with its own headings needs a column mapping (--mapping, see docs/schema.md)"
     raise FileRefused(
         f"{source.name}: columns are not a known kind of file; closest is {closest.title}, "
-        "which lacks: " + ", ".join(describe_missing(missing, closest, in_mapping))
+        "which lacks: " + ", ".join(describe_missing(missing, closest, in_mapping)) + hint
     )
 
 
