@@ -287,6 +287,11 @@ def build_pack(
             for t, cov in figures.coverage.groupby("table")
         },
         "generated_data": sorted({i.table for i in indicators.values() if i.generated}),
+        "area_districts": [
+            {"force": r.force, "area": r.area, "district": r.district}
+            for r in hierarchy.districts.dropna(subset=["area"]).itertuples(index=False)
+        ],
+        "crime_type_indicators": _crime_type_indicators(indicators),
     }
     return Pack(month, table.reset_index(drop=True), history, indicators, options, meta)
 
@@ -316,6 +321,17 @@ def _with_value_comparisons(
     table = table.reset_index()
     add_changes(table)
     return table
+
+
+def _crime_type_indicators(indicators: dict[str, Indicator]) -> list[str]:
+    """Ids of the one-crime-type count indicators that together make up all_crime."""
+    out = []
+    for ind in indicators.values():
+        if ind.table == "crimes" and ind.measure == "count" and len(ind.where) == 1:
+            cond = ind.where[0]
+            if cond.column == "crime_type" and not cond.negate and len(cond.values) == 1 and cond.values[0] != "Anti-social behaviour":
+                out.append(ind.id)
+    return out
 
 
 def _restrict(df: pd.DataFrame, hierarchy: Hierarchy, level: str, force: str, name: str) -> pd.DataFrame:

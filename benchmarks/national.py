@@ -1,0 +1,281 @@
+"""The performance pack at national scale, beside a plain pandas implementation.
+
+    python benchmarks/national.py [--months 60] [--month 2025-12] [--work bench-work]
+
+1. Builds (once, cached in --work) a **derived** national-scale store: 43 territorial forces ×
+   60 months, about 30 million street-level rows, made from the REAL data.police.uk rows of
+   October and November 2025 in ../shared/data (38 forces). Each force-month resamples its
+   force's real rows, scaled by a seasonal profile taken from Cambridgeshire's real 2024-25
+   months and a small yearly trend. The five forces absent from the real files
+   (Metropolitan, Greater Manchester, West Midlands, West Yorkshire, Avon and Somerset) are
+   derived from a proxy force's rows moved onto their own LSOAs and scaled by population.
+   The store says so in its `meta` table and ingest log: it is for timing, not for analysis.
+2. Times `thrv pack` for every force, area and district for one month (figures, tests,
+   SPC, rates, sentences; JSON and CSV written) in a child process, with its peak memory.
+3. Times a straightforward pandas implementation of the same figures (group-bys, then the
+   comparisons series by series with scipy's binomtest) in another child process, checks a
+   sample of its figures against thrv's, and prints both times, the ratio and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "police_uk"
+MISSING = {  # absent force -> proxy force whose rows are moved onto its LSOAs
+    "Metropolitan Police Service": "Thames Valley Police",
+    "Greater Manchester Police": "Lancashire Constabulary",
+    "West Midlands Police": "Staffordshire Police",
+    "West Yorkshire Police": "South Yorkshire Police",
+    "Avon and Somerset Constabulary": "Devon & Cornwall Police",
+}
+
+
+def build_store(work: Path, months: int, last_month: str) -> Path:
+    """Create the derived national store (cached)."""
+    import duckdb  # the benchmark writes the derived rows with SQL directly
+
+    from thrv.ingest import ingest
+    from thrv.reference import forces
+    from thrv.store.database import Store
+
+    db = work / f"national-{months}m.duckdb"
+    if db.exists():
+        return db
+    base = work / "national-base.duckdb"
+    if not base.exists():
+        print("loading the real all-force months (2025-10, 2025-11) ...", flush=True)
+        with Store(base) as store:
+            ingest(store, [SHARED / "all_forces"])
+    tmp = db.with_suffix(".tmp.duckdb")
+    tmp.unlink(missing_ok=True)
+    Store(tmp).close()  # schema and reference tables
+    con = duckdb.connect(str(tmp))
+    con.execute(f"ATTACH '{base}' AS base (READ_ONLY)")
+    # seasonal profile from Cambridgeshire's real 24 months (mean 1.0)
+    sample = ROOT / "data" / "sample" / "cambridgeshire"
+    profile = con.execute(
+        f"SELECT month(CAST(Month || '-01' AS DATE)) AS m, count(*) AS n FROM read_csv('{sample}/*/*-street.csv.gz', "
+        "all_varchar=true, union_by_name=true) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    mean = sum(n for _, n in profile) / len(profile)
+    season = {m: n / mean for m, n in profile}
+    pfa = {f.name: f.pfa_code for f in forces() if f.pfa_code}
+    real = [r[0] for r in con.execute("SELECT DISTINCT force FROM base.crimes WHERE force IN (SELECT name FROM ref_forces WHERE pfa_code IS NOT NULL)").fetchall()]
+    targets = sorted(set(real) | set(MISSING))
+    pop = dict(con.execute("SELECT code, population FROM ref_population WHERE level = 'force'").fetchall())
+    first_idx = int(last_month[:4]) * 12 + int(last_month[5:]) - 1 - (months - 1)
+    month_rows = []
+    for k in range(months):
+        idx = first_idx + k
+        y, m = divmod(idx, 12)
+        trend = 1.0 + 0.02 * (k / 12 - months / 24)  # about +2% a year around the middle
+        month_rows.append((f"{y:04d}-{m + 1:02d}-01", season[m + 1] * trend))
+    con.execute("CREATE TEMP TABLE months (month DATE, factor DOUBLE)")
+    con.executemany("INSERT INTO months VALUES (?, ?)", month_rows)
+    con.execute(
+        "CREATE TEMP TABLE template AS SELECT row_number() OVER () AS rid, * FROM base.crimes WHERE force IN ("
+        + ",".join("?" * len(real)) + ")",
+        real,
+    )
+    con.execute("CREATE TEMP TABLE plan (target VARCHAR, source VARCHAR, scale DOUBLE, pfa VARCHAR, n_lsoa BIGINT)")
+    n_lsoa = dict(con.execute("SELECT pfa_code, count(*) FROM ref_lsoa WHERE vintage = 2021 GROUP BY 1").fetchall())
+    for target in targets:
+        source = MISSING.get(target, target)
+        scale = pop.get(pfa[target], 1.0) / pop.get(pfa[source], 1.0) if target in MISSING else 1.0
+        # the template holds two months: per month we want half of it, times the scale
+        con.execute("INSERT INTO plan VALUES (?, ?, ?, ?, ?)", [target, source, scale / 2.0, pfa[target], n_lsoa[pfa[target]]])
+    con.execute(
+        "CREATE TEMP TABLE target_lsoas AS SELECT pfa_code, lsoa_code, "
+        "row_number() OVER (PARTITION BY pfa_code ORDER BY lsoa_code) - 1 AS i FROM ref_lsoa WHERE vintage = 2021"
+    )
+    print(f"deriving {months} months for {len(targets)} forces ...", flush=True)
+    started = time.perf_counter()
+    con.execute(
+        """
+        INSERT INTO crimes
+        WITH expanded AS (
+            SELECT t.*, p.target, p.pfa, p.n_lsoa, p.scale * mo.factor AS want, mo.month AS new_month, r.range AS rep
+            FROM template t JOIN plan p ON t.force = p.source
+            CROSS JOIN months mo CROSS JOIN range(3) r
+            WHERE r.range < ceil(p.scale * mo.factor)
+        )
+        SELECT printf('%016x', hash(e.rid, e.new_month, e.rep)) AS crime_id, e.new_month AS month,
+               e.target AS reported_by, e.target AS force, e.longitude, e.latitude, e.location,
+               CASE WHEN e.target = e.force THEN e.lsoa_code ELSE tl.lsoa_code END AS lsoa_code,
+               CASE WHEN e.target = e.force THEN e.lsoa_name ELSE tl.lsoa_code END AS lsoa_name,
+               e.crime_type, e.last_outcome_category, e.context,
+               0 AS ingest_id, 'derived: benchmarks/national.py' AS source_file, e.source_line
+        FROM expanded e
+        LEFT JOIN target_lsoas tl ON tl.pfa_code = e.pfa AND tl.i = hash(e.lsoa_code) % e.n_lsoa
+        WHERE (hash(e.rid, e.new_month, e.rep) % 1000000) / 1000000.0 < e.want - e.rep
+        """
+    )
+    n = con.execute("SELECT count(*) FROM crimes").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "INSERT INTO ingest_log VALUES (0, 'derived: benchmarks/national.py', 'derived', 0, 'street', 'crimes', "
+        "'stored', ?, ?, 0, 0, NULL, NULL, 'DERIVED national-scale benchmark data made from real data.police.uk rows; "
+        "not for analysis', now(), now(), 0, 'benchmark')",
+        [n, n],
+    )
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_benchmark', 'national scale, derived from real rows')")
+    con.close()
+    tmp.rename(db)
+    print(f"derived {n:,} rows in {time.perf_counter() - started:.0f} s -> {db}", flush=True)
+    return db
+
+
+THRV_CHILD = r"""
+import datetime as dt, json, resource, sys, time
+from pathlib import Path
+started = time.perf_counter()
+from thrv.store.database import Store
+from thrv.indicators.pack import build_pack
+from thrv.report.model import pack_model
+from thrv.report.files import write_json, write_csv
+from thrv.report.model import CONTRACT_COLUMNS
+db, month, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+out.mkdir(parents=True, exist_ok=True)
+with Store(db, read_only=True) as store:
+    store.con.execute("SET threads = 2")
+    pack = build_pack(store, dt.date(int(month[:4]), int(month[5:]), 1), levels=["force", "area", "district"])
+computed = time.perf_counter() - started
+model = pack_model(pack)
+write_json(model, out / "pack.json")
+write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS)
+total = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": total, "computed": computed, "rows": len(model["rows"]), "peak_mib": rss}))
+"""
+
+
+PANDAS_CHILD = r"""
+import datetime as dt, json, math, resource, sys, time
+import numpy as np, pandas as pd, pyarrow.parquet as pq
+from scipy.stats import binomtest
+started = time.perf_counter()
+parquet, lookup_path, month = sys.argv[1], sys.argv[2], sys.argv[3]
+M = pd.Period(month, "M")
+# 1. load (categorical strings: the memory-conscious way to hold 30 M rows in pandas)
+df = pq.read_table(parquet, columns=["force", "month", "lsoa_code", "crime_type"]).to_pandas(strings_to_categorical=True)
+df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
+lookup = pd.read_csv(lookup_path, usecols=["lsoa_code", "lad_name", "pfa_code"])
+forces = pd.read_csv(lookup_path.replace("lsoa.csv.gz", "forces.csv"), usecols=["name", "pfa_code"])
+df = df.merge(lookup, on="lsoa_code", how="left")
+df = df.merge(forces.rename(columns={"name": "force", "pfa_code": "force_pfa"}), on="force", how="left")
+df["district"] = df["lad_name"].where(df["pfa_code"] == df["force_pfa"])
+# 2. monthly counts per indicator, force and district
+types = sorted(df["crime_type"].dropna().unique())
+frames = []
+for level, keys in (("force", ["force"]), ("district", ["force", "district"])):
+    g = df.dropna(subset=keys).groupby(keys + ["month", "crime_type"], observed=True).size().rename("n").reset_index()
+    for t in types:
+        part = g[g["crime_type"] == t].drop(columns="crime_type")
+        part["indicator"] = t
+        part["level"] = level
+        frames.append(part)
+    crimes = g[g["crime_type"] != "Anti-social behaviour"].groupby(keys + ["month"], observed=True)["n"].sum().reset_index()
+    crimes["indicator"] = "all_crime"
+    crimes["level"] = level
+    frames.append(crimes)
+long = pd.concat(frames, ignore_index=True)
+long["area"] = long["district"].where(long["level"] == "district", long["force"])
+# 3. comparisons, series by series, as a spreadsheet-minded script would
+rows = []
+fy_end = pd.Period(f"{M.year if M.month > 3 else M.year - 1}-03", "M")
+for (ind, level, force, area), s in long.groupby(["indicator", "level", "force", "area"], observed=True):
+    series = s.set_index("month")["n"]
+    def v(p):
+        return float(series.get(p, 0))
+    cur = v(M)
+    prior = [v(M - k) for k in range(1, 13)]
+    prior3 = [v(M - k) for k in range(1, 37)]
+    rolling = sum(v(M - k) for k in range(12))
+    base = sum(v(fy_end - k) for k in range(12))
+    p_base = binomtest(int(rolling), int(rolling + base), 0.5).pvalue if rolling + base else 1.0
+    p_1y = binomtest(int(cur), int(cur + sum(prior)), 1 / 13).pvalue if cur + sum(prior) else 1.0
+    p_3y = binomtest(int(cur), int(cur + sum(prior3)), 1 / 37).pvalue if cur + sum(prior3) else 1.0
+    rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y))
+out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y"])
+out.to_csv(sys.argv[4], index=False)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": len(out), "peak_mib": rss}))
+"""
+
+
+def run_child(code: str, *args: str) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--months", type=int, default=60)
+    parser.add_argument("--month", default="2025-12", help="the pack month (the last derived month)")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
+    parser.add_argument("--skip-pandas", action="store_true")
+    args = parser.parse_args()
+    if not SHARED.exists():
+        raise SystemExit(f"{SHARED}: the real data set is not there")
+    args.work.mkdir(parents=True, exist_ok=True)
+    db = build_store(args.work, args.months, args.month)
+
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    n_rows, n_forces = con.execute("SELECT count(*), count(DISTINCT force) FROM crimes").fetchone()  # type: ignore[misc]
+    parquet = args.work / f"national-{args.months}m.parquet"
+    if not parquet.exists():
+        con.execute(f"COPY (SELECT force, month, lsoa_code, crime_type FROM crimes) TO '{parquet}' (FORMAT parquet)")
+    con.close()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python {platform.python_version()}")
+    print(f"store: {n_rows:,} DERIVED crime rows, {n_forces} forces, {args.months} months ({db.name})")
+
+    thrv = run_child(THRV_CHILD, str(db), args.month, str(args.work / "national-pack"))
+    print(f"thrv pack, every force, area and district: {thrv['seconds']:.1f} s "
+          f"(figures {thrv['computed']:.1f} s), {int(thrv['rows']):,} rows, peak {thrv['peak_mib']:,.0f} MiB")
+    if args.skip_pandas:
+        return
+    from thrv.reference import REFERENCE
+
+    pandas_out = args.work / "national-pandas.csv"
+    pd_res = run_child(PANDAS_CHILD, str(parquet), str(REFERENCE / "lsoa.csv.gz"), args.month, str(pandas_out))
+    print(f"pandas baseline (fewer figures: no areas, proportions, SPC, rates or sentences): "
+          f"{pd_res['seconds']:.1f} s, {int(pd_res['rows']):,} rows, peak {pd_res['peak_mib']:,.0f} MiB")
+    print(f"speed-up: {pd_res['seconds'] / thrv['seconds']:.1f}x")
+    _cross_check(args.work / "national-pack" / "pack.csv", pandas_out)
+
+
+def _cross_check(thrv_csv: Path, pandas_csv: Path) -> None:
+    """Both implementations must agree on the figures they share."""
+    import pandas as pd
+
+    from thrv.reference import slugify
+
+    a = pd.read_csv(thrv_csv, low_memory=False)
+    b = pd.read_csv(pandas_csv)
+    b["indicator"] = b["indicator"].map(lambda t: t if t == "all_crime" else ("asb" if t == "Anti-social behaviour" else slugify(t)))
+    a = a.rename(columns={"area_level": "level"})
+    cols = ["current", "prev_1y", "avg_1y", "rolling_12m", "baseline", "p_value_1y"]
+    merged = a.merge(b, on=["indicator", "level", "area"], suffixes=("", "_pd"))
+    worst = 0.0
+    for c in cols:
+        diff = (merged[c] - merged[f"{c}_pd"]).abs() / merged[f"{c}_pd"].abs().clip(lower=1e-12)
+        worst = max(worst, float(diff.max()))
+    print(f"cross-check: {len(merged):,} shared series, largest relative difference {worst:.2e} "
+          f"over {', '.join(cols)}")
+
+
+if __name__ == "__main__":
+    main()
