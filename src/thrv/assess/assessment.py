@@ -56,7 +56,11 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
     period = [m for m in query.month_range(first, last) if m in held]
     if not period:
         store_first, store_last = query.months_held_in_store(con, scope.forces)
-        held_text = f"{store_first:%Y-%m} to {store_last:%Y-%m}" if store_first and store_last else "no months"
+        held_text = "no months"
+        if store_first and store_last:
+            all_held = trends.held_months(query.coverage(con, scope, store_first, store_last, 0), scope.forces)
+            gaps = [f"{m:%Y-%m}" for m in query.month_range(store_first, store_last) if m not in all_held]
+            held_text = f"{store_first:%Y-%m} to {store_last:%Y-%m}" + (f" except {', '.join(gaps)}" if gaps else "")
         raise ValueError(f"the store holds no street-level records for {scope.name} in "
                          f"{period_label(first, last)}; it holds {held_text}")
     cube = add_harm(query.crime_cube(con, scope, first, last), schemes)

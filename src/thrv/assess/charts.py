@@ -46,7 +46,7 @@ def _class_of(threshold_alpha: float, q: float | None, z: float | None) -> str:
 
 
 def hex_map(cells: Sequence[dict[str, Any]], layer: str, title: str, clusters: Sequence[dict[str, Any]],
-            alpha: float, labels: Sequence[dict[str, Any]] = (), width: int = 620, height: int = 520) -> dict[str, Any]:
+            alpha: float, labels: Sequence[dict[str, Any]] = (), width: int = 500, height: int = 440) -> dict[str, Any]:
     """Hot and cold hexagons of one layer over the grey study region, clusters numbered."""
     groups: dict[str, list[str]] = {"study region": [c["cell"] for c in cells]}
     for c in cells:
@@ -65,7 +65,7 @@ def hex_map(cells: Sequence[dict[str, Any]], layer: str, title: str, clusters: S
                                "scale": {"domain": domain, "range": colours}}},
     }]
     if labels:
-        layers.append({"data": {"values": list(labels)}, "mark": {"type": "text", "fontSize": 9, "color": "#555", "fontStyle": "italic"},
+        layers.append({"data": {"values": list(labels)}, "mark": {"type": "text", "fontSize": 9, "color": "#444", "fontStyle": "italic", "dy": 14},
                        "encoding": {"longitude": {"field": "lon", "type": "quantitative"},
                                     "latitude": {"field": "lat", "type": "quantitative"},
                                     "text": {"field": "label", "type": "nominal"}}})
@@ -80,7 +80,7 @@ def hex_map(cells: Sequence[dict[str, Any]], layer: str, title: str, clusters: S
 
 
 def lsoa_map(lsoas: Sequence[dict[str, Any]], title: str, labels: Sequence[dict[str, Any]] = (),
-             width: int = 620, height: int = 520) -> dict[str, Any]:
+             width: int = 560, height: int = 480) -> dict[str, Any]:
     """LSOAs as circles at the centre of their records: size = crimes, colour = rate vs the rest."""
     rows = [r for r in lsoas if r.get("lat") is not None]
     colours = {"higher": "#c0392b", "similar": "#999999", "lower": "#2e86c1", "": "#cccccc"}
@@ -97,7 +97,7 @@ def lsoa_map(lsoas: Sequence[dict[str, Any]], title: str, labels: Sequence[dict[
         },
     }]
     if labels:
-        layers.append({"data": {"values": list(labels)}, "mark": {"type": "text", "fontSize": 9, "color": "#555", "fontStyle": "italic"},
+        layers.append({"data": {"values": list(labels)}, "mark": {"type": "text", "fontSize": 9, "color": "#444", "fontStyle": "italic", "dy": 14},
                        "encoding": {"longitude": {"field": "lon", "type": "quantitative"},
                                     "latitude": {"field": "lat", "type": "quantitative"},
                                     "text": {"field": "label", "type": "nominal"}}})

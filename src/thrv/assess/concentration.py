@@ -179,6 +179,7 @@ def repeat_locations(points: pd.DataFrame, schemes: Sequence[HarmScheme], config
     by_point = by_point.merge(main, on=["latitude", "longitude", "location"], how="left")
     by_point["lsoa_name"] = by_point["lsoa21_code"].map(names)
     by_point["district"] = by_point["district_code"].map(dnames)
+    by_point = by_point[by_point["crimes"] > 0]  # points with only ASB are not crime locations
     crimes = by_point["crimes"].to_numpy(float)
     buckets = [(1, 1), (2, 4), (5, 9), (10, 49), (50, None)]
     dist = []
@@ -196,7 +197,7 @@ def repeat_locations(points: pd.DataFrame, schemes: Sequence[HarmScheme], config
     text = text.merge(npts, on="location").sort_values("crimes", ascending=False).head(config.table_rows)
     return {
         "method": "Crimes (excluding ASB) by the anonymised map point data.police.uk snaps each record to; "
-                  "points with no record are not published, so shares are among points with any record.",
+                  "points with no crime are not published, so shares are among points with at least one.",
         "points": len(by_point),
         "repeat_points": int((crimes >= 2).sum()),
         "share_of_crimes_at_repeat_points_pct": float(crimes[crimes >= 2].sum() / total * 100) if total else None,

@@ -32,8 +32,9 @@ def cannot_compute(model: dict[str, Any], period: Sequence[dt.date], config: Ass
         out.append({"item": "SPC limits", "reason": f"Limits rest on {n} months; at least {RECOMMENDED_POINTS} are advised, "
                     "so treat signals as provisional."})
     series = model["trends"]["series"]
-    if series and series[0].get("recent_note"):
-        out.append({"item": "Same period last year", "reason": series[0]["recent_note"] + " Growing share of harm is not assessed either."})
+    if series and series[0].get("recent_note") and not series[0].get("recent_months"):
+        out.append({"item": "Same period last year", "reason": series[0]["recent_note"]
+                    + " Growing share of harm is not assessed either."})
     if not model["places"]["persistent"]["lsoas"]:
         out.append({"item": "Persistent hot LSOAs", "reason": model["places"]["persistent"]["note"] or "No LSOA was hot."})
     if not model["vulnerability"].get("available"):
@@ -87,6 +88,9 @@ def caveats(model: dict[str, Any], scope: Scope, schemes: Sequence[HarmScheme]) 
          "text": "Records published against 2011 LSOA codes are assigned to their 2021 successor (the largest by population "
                  "where a 2011 LSOA was split), so places are comparable across years."},
     ]
+    series = model["trends"]["series"]
+    if series and series[0].get("recent_note") and series[0].get("recent_months"):
+        out.append({"topic": "Same period last year", "text": series[0]["recent_note"]})
     if missing:
         out.append({"topic": "Missing months", "text": "No records are held for " + ", ".join(missing) + "; they are "
                     "left out of every total, trend and chart rather than counted as zero."})

@@ -181,16 +181,15 @@ def score_themes(matrix: Matrix, measures: Mapping[str, Mapping[str, Measure]],
         m = measures[theme.name]
         impact = _mean(theme.impact, iw)
         likelihood = _mean({k: m[k].score if k in m else None for k in LIKELIHOOD}, lw)
-        score = impact * likelihood if impact is not None and likelihood is not None else None
+        # rounded to 9 dp so that float noise (4.3999… vs 4.4) never beats the tie-break
+        score = round(impact * likelihood, 9) if impact is not None and likelihood is not None else None
         harm = m["harm"].value if "harm" in m else None
         volume = m["volume"].value if "volume" in m else None
         rows.append({"theme": theme.name, "score": score, "impact_score": impact, "likelihood_score": likelihood})
         ties[theme.name] = (-(harm or 0.0), -(volume or 0.0))
 
     def order(r: dict[str, Any]) -> tuple[float, tuple[float, float], str]:
-        # rounded so that float noise (4.3999… vs 4.4) never beats the tie-break
-        score = r["score"] if r["score"] is not None else -1.0
-        return (-round(float(score), 9), ties[r["theme"]], str(r["theme"]))
+        return (-(r["score"] if r["score"] is not None else -1.0), ties[r["theme"]], str(r["theme"]))
 
     ranked = sorted(rows, key=order)
     for i, r in enumerate(ranked, start=1):

@@ -38,7 +38,7 @@ def _flat_priorities(model: dict[str, Any]) -> pd.DataFrame:
 def _flat_emerging(model: dict[str, Any]) -> pd.DataFrame:
     rows = [{"level": e["level"], "area": e["area"], "theme": e["theme"], **ev}
             for e in model["trends"]["emerging"] for ev in e["evidence"]]
-    return pd.DataFrame(rows, columns=["level", "area", "theme", "flag", "method", "effect", "estimate", "p", "q"])
+    return pd.DataFrame(rows, columns=["level", "area", "theme", "flag", "test", "method", "effect", "estimate", "p", "q"])
 
 
 def _flat_sensitivity(model: dict[str, Any]) -> pd.DataFrame:

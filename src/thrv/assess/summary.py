@@ -80,7 +80,8 @@ def _where(model: dict[str, Any]) -> list[str]:
 
 def _vuln_text(vuln: dict[str, Any]) -> str:
     parts = [f"{f['title']} {pct(f['share_pct'], 1)} of crimes" for f in vuln.get("flags", [])]
-    text = "From the force extract: " + "; ".join(parts) + "."
+    source = "the force extract (generated, not real, data)" if vuln.get("generated_rows") else "the force extract"
+    text = f"From {source}: " + "; ".join(parts) + "."
     v = vuln.get("repeat_victims")
     if v and v.get("people"):
         text += (f" {pct(v['repeat_people_pct'], 1)} of victims were victims more than once, accounting for "

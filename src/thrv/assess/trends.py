@@ -136,16 +136,47 @@ def _spc_row(y: np.ndarray, months: list[dt.date], theme: str, signal_months: in
     }
 
 
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """The recent window and the same months a year earlier, paired month by month.
+
+    A month missing from either year is dropped from both, so the comparison is always
+    like for like; ``note`` says which months were dropped or why there is no comparison.
+    """
+
+    recent: np.ndarray
+    prior: np.ndarray
+    wanted: int
+    note: str
+
+    @property
+    def months(self) -> int:
+        return len(self.recent)
+
+
+def windows(series: SeriesSet, config: AssessConfig) -> Windows:
+    n_period = int(series.in_period.sum())
+    wanted = min(config.recent_months, n_period)
+    last_idx = int(np.flatnonzero(series.in_period)[-1])
+    recent = np.arange(last_idx - wanted + 1, last_idx + 1)
+    prior = recent - 12
+    ok = (prior >= 0) & series.held[recent] & series.held[np.maximum(prior, 0)]
+    dropped = [series.months[i].strftime("%Y-%m") for i in recent[~ok]]
+    if not ok.any():
+        note = f"The same {wanted} month(s) a year earlier are not held in the store: no comparison."
+    elif dropped:
+        note = (f"Months compared in pairs; {', '.join(dropped)} left out because it or the same month a "
+                "year earlier is not held.")
+    else:
+        note = ""
+    return Windows(recent[ok], prior[ok], wanted, note)
+
+
 def analyse(series: SeriesSet, config: AssessConfig) -> pd.DataFrame:
     """One row per series: totals, trend tests, recent change and SPC, with BH q-values."""
     pm = series.in_period & series.held
     period_months = [m for m, ok in zip(series.months, pm, strict=True) if ok]
-    n_period = int(series.in_period.sum())
-    window = min(config.recent_months, n_period)
-    last_idx = int(np.flatnonzero(series.in_period)[-1])
-    recent_idx = np.arange(last_idx - window + 1, last_idx + 1)
-    prior_idx = recent_idx - 12
-    comparable = bool(window > 0 and prior_idx.min() >= 0 and series.held[recent_idx].all() and series.held[prior_idx].all())
+    win = windows(series, config)
     counts = series.counts
     rows = []
     for i, key in enumerate(series.keys.itertuples(index=False)):
@@ -157,11 +188,14 @@ def analyse(series: SeriesSet, config: AssessConfig) -> pd.DataFrame:
         row.update(_spc_row(y, period_months, str(key.theme), config.signal_months))
         rows.append(row)
     table = pd.DataFrame(rows)
-    recent = np.nansum(counts[:, recent_idx], axis=1) if comparable else np.full(len(counts), np.nan)
-    prior = np.nansum(counts[:, prior_idx], axis=1) if comparable else np.full(len(counts), np.nan)
-    res = poisson_exact_test_many(recent, window, prior, window, config.confidence)
-    table["recent_from"] = series.months[recent_idx[0]].strftime("%Y-%m")
-    table["recent_to"] = series.months[recent_idx[-1]].strftime("%Y-%m")
+    comparable = win.months > 0
+    recent = np.nansum(counts[:, win.recent], axis=1) if comparable else np.full(len(counts), np.nan)
+    prior = np.nansum(counts[:, win.prior], axis=1) if comparable else np.full(len(counts), np.nan)
+    n = max(win.months, 1)
+    res = poisson_exact_test_many(recent, n, prior, n, config.confidence)
+    table["recent_from"] = series.months[win.recent[0]].strftime("%Y-%m") if comparable else None
+    table["recent_to"] = series.months[win.recent[-1]].strftime("%Y-%m") if comparable else None
+    table["recent_months"] = win.months
     table["recent"] = recent
     table["prior_year"] = prior
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -170,9 +204,7 @@ def analyse(series: SeriesSet, config: AssessConfig) -> pd.DataFrame:
     table["recent_ratio_ci_high"] = res.ci_high
     table["recent_p"] = res.p_value
     table["recent_method"] = res.method
-    table["recent_note"] = "" if comparable else (
-        f"The same {window} month(s) a year earlier are not all held in the store: no comparison."
-    )
+    table["recent_note"] = win.note
     table["trend_q"] = benjamini_hochberg(table["trend_p"].to_numpy(dtype=float))
     table["recent_q"] = benjamini_hochberg(table["recent_p"].to_numpy(dtype=float))
     return table
@@ -180,15 +212,12 @@ def analyse(series: SeriesSet, config: AssessConfig) -> pd.DataFrame:
 
 def harm_share_changes(series: SeriesSet, schemes: Sequence[HarmScheme], config: AssessConfig) -> pd.DataFrame:
     """Each type's share of harm in the recent window vs the same months a year earlier."""
-    n_period = int(series.in_period.sum())
-    window = min(config.recent_months, n_period)
-    last_idx = int(np.flatnonzero(series.in_period)[-1])
-    recent_idx = np.arange(last_idx - window + 1, last_idx + 1)
-    prior_idx = recent_idx - 12
     cols = ["level", "area", "theme", "scheme", "share_recent_pct", "share_prior_pct", "change_points",
             "ci_low_points", "ci_high_points", "p", "q", "method"]
-    if prior_idx.min() < 0 or not (series.held[recent_idx].all() and series.held[prior_idx].all()):
+    win = windows(series, config)
+    if win.months == 0:
         return pd.DataFrame(columns=cols)
+    recent_idx, prior_idx = win.recent, win.prior
     keys = series.keys
     rows = []
     for (level, area), g in keys[keys["theme"] != ALL_CRIME].groupby(["level", "area"], sort=False):
@@ -224,22 +253,22 @@ def _evidence(r: dict[str, Any], share_hits: pd.DataFrame, config: AssessConfig)
     evidence: list[dict[str, Any]] = []
     if _flag(r, "trend", config.fdr_alpha, config.min_rise_pct):
         evidence.append({
-            "flag": "rising long-term trend", "method": r["trend_method"],
+            "flag": "rising long-term trend", "test": "quasi-Poisson trend", "method": r["trend_method"],
             "effect": f"{pct(r['trend_pct_per_year'], 1, True)} a year ({ci} "
                       f"{pct(r['trend_ci_low'], 1, True)} to {pct(r['trend_ci_high'], 1, True)})",
             "estimate": r["trend_pct_per_year"], "p": r["trend_p"], "q": r["trend_q"],
         })
     if _flag(r, "recent", config.fdr_alpha, config.min_rise_pct):
         evidence.append({
-            "flag": "rise on the same period last year", "method": r["recent_method"],
+            "flag": "rise on the same period last year", "test": "exact Poisson", "method": r["recent_method"],
             "effect": f"{num(r['recent'])} vs {num(r['prior_year'])} in {period_label(r['recent_from'], r['recent_to'])} "
-                      f"and a year earlier ({pct(r['recent_change_pct'], 0, True)}; rate ratio "
+                      f"({r['recent_months']} months) and a year earlier ({pct(r['recent_change_pct'], 0, True)}; rate ratio "
                       f"{1 + r['recent_change_pct'] / 100:.2f}, {ci} {r['recent_ratio_ci_low']:.2f}–{r['recent_ratio_ci_high']:.2f})",
             "estimate": r["recent_change_pct"], "p": r["recent_p"], "q": r["recent_q"],
         })
     if r["spc_signal"]:
         evidence.append({
-            "flag": "new special-cause signal (high)", "method": "XmR chart (Making Data Count rules)",
+            "flag": "new special-cause signal (high)", "test": "XmR chart", "method": "XmR chart (Making Data Count rules)",
             "effect": f"{spc_rules_text(r['spc_rules'])} in {r['spc_signal_months']} (mean {num(r['spc_mean'], 1)} a month, "
                       f"upper limit {num(r['spc_ucl'], 1)})",
             "estimate": None, "p": None, "q": None,
@@ -248,7 +277,7 @@ def _evidence(r: dict[str, Any], share_hits: pd.DataFrame, config: AssessConfig)
         hits = share_hits[(share_hits["level"] == r["level"]) & (share_hits["area"] == r["area"]) & (share_hits["theme"] == r["theme"])]
         for h in hits.to_dict("records"):
             evidence.append({
-                "flag": f"growing share of harm ({str(h['scheme']).upper()})", "method": h["method"],
+                "flag": f"growing share of harm ({str(h['scheme']).upper()})", "test": "harm-share z-test", "method": h["method"],
                 "effect": f"{pct(h['share_prior_pct'], 1)} → {pct(h['share_recent_pct'], 1)} of harm ({h['change_points']:+.1f} points)",
                 "estimate": h["change_points"], "p": h["p"], "q": h["q"],
             })
