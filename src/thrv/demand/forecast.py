@@ -29,7 +29,7 @@ import pandas as pd
 
 from thrv import __version__
 from thrv.demand.streams import STREAMS, Stream, add_months, available, resolve_area, stream_table
-from thrv.demand.workforce import officer_hours
+from thrv.demand.workforce import load_hours, officer_hours
 from thrv.stats.forecast_metrics import seasonal_scale
 
 SEASON = 12
@@ -400,13 +400,16 @@ def build_forecast(
     scenarios: Path | None = None,
     seed: int = 0,
     with_arima: bool = True,
+    hours_table: Path | None = None,
 ) -> dict[str, Any]:
     """Forecasts with 80% and 95% intervals, the backtest table and officer hours (JSON-able).
 
     ``series`` names the streams (crimes, incidents, calls, force_crimes); streams the store
-    does not hold are skipped and said so. ``seed`` is recorded: the models are
-    deterministic, so it changes nothing today but is kept for interval methods that
-    resample.
+    does not hold are skipped and said so. ``scenarios`` is a TOML file of population growth
+    and trend changes (docs/demand.md). ``seed`` is recorded: the models are deterministic,
+    so it changes nothing today but is kept for interval methods that resample.
+    ``with_arima=False`` leaves AutoARIMA out (it is most of the run time); ``hours_table``
+    replaces the shipped officer-hours table.
     """
     if not MIN_HORIZON <= horizon <= MAX_HORIZON:
         raise ValueError(f"horizon must be between {MIN_HORIZON} and {MAX_HORIZON} months, got {horizon}")
@@ -463,7 +466,7 @@ def build_forecast(
         table = table.merge(keys[["unique_id", "stream", "level", "force", "area", "category", "months", "generated"]], on="unique_id")
         table["model_spec"] = np.where(table["chosen"], table["unique_id"].map(specs), "")
     notes.extend(_honesty(keys, plans, horizon, table))
-    workforce = officer_hours(forecasts, scenario=scenarios is not None)
+    workforce = officer_hours(forecasts, scenario=scenarios is not None, table=load_hours(hours_table) if hours_table else None)
     model: dict[str, Any] = {
         "meta": {
             "thrv_version": __version__,

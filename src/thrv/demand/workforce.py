@@ -79,13 +79,32 @@ def officer_hours(forecasts: pd.DataFrame, scenario: bool = False, table: dict[s
         agg.insert(2, "activity", activity)
         rows.append(agg.drop(columns="var"))
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    records = frame.astype(object).where(pd.notna(frame), None).to_dict("records") if not frame.empty else []
     return {
         "productive_hours_per_year": per_year,
         "source": str(doc["settings"].get("source", "")),
         "scenario": scenario,
-        "monthly": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in records],
+        "monthly": _records(frame),
+        "yearly": _records(_yearly(frame)),
         "categories_without_hours": missing,
         "note": "Hours = forecast volume × average hours per unit; the interval treats categories as independent "
         "and so understates the uncertainty of the total.",
     }
+
+
+def _yearly(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Each forecast year: total hours and the average monthly FTE (with its monthly 95% limits averaged)."""
+    if monthly.empty:
+        return monthly
+    df = monthly.sort_values("month").copy()
+    df["year_ahead"] = df.groupby(["stream", "force"]).cumcount() // 12 + 1
+    return df.groupby(["stream", "who", "activity", "force", "year_ahead"], as_index=False).agg(
+        first_month=("month", "min"), last_month=("month", "max"), months=("month", "count"),
+        hours=("hours", "sum"), fte=("fte", "mean"), fte_lo95=("fte_lo95", "mean"), fte_hi95=("fte_hi95", "mean"),
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if frame.empty:
+        return []
+    rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows]
