@@ -15,7 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from thrv.demand.charts import GENERATED_MARK, fan_chart, heatmap, hour_lines, monthly_lines, share_change
+from thrv.demand.charts import (
+    GENERATED_MARK,
+    fan_chart,
+    heatmap,
+    hour_lines,
+    monthly_lines,
+    share_change,
+)
 from thrv.report.charts import to_svg
 from thrv.report.files import write_csv, write_json
 from thrv.report.html import TEMPLATES, environment
