@@ -112,10 +112,11 @@ def build_store(work: Path, months: int, last_month: str) -> Path:
                e.target AS reported_by, e.target AS force, e.longitude, e.latitude, e.location,
                CASE WHEN e.target = e.force THEN e.lsoa_code ELSE tl.lsoa_code END AS lsoa_code,
                CASE WHEN e.target = e.force THEN e.lsoa_name ELSE tl.lsoa_code END AS lsoa_name,
-               e.crime_type, e.last_outcome_category, e.context,
+               e.crime_type, e.last_outcome_category, e.context, rl.lad_code AS district_code,
                0 AS ingest_id, 'derived: benchmarks/national.py' AS source_file, e.source_line
         FROM expanded e
         LEFT JOIN target_lsoas tl ON tl.pfa_code = e.pfa AND tl.i = hash(e.lsoa_code) % e.n_lsoa
+        LEFT JOIN ref_lsoa rl ON rl.lsoa_code = CASE WHEN e.target = e.force THEN e.lsoa_code ELSE tl.lsoa_code END
         WHERE (hash(e.rid, e.new_month, e.rep) % 1000000) / 1000000.0 < e.want - e.rep
         """
     )

@@ -47,7 +47,7 @@ class MonthlyFigures:
     """Numerators (and denominators) per indicator, force, LSOA and month, plus coverage.
 
     ``wide[table]`` columns: force, lsoa_code (None where the table has none or the record
-    has no location), month, then ``n|<indicator>`` (and ``d|<indicator>`` for proportions).
+    has no location) or district_code (when aggregated by district), month, then ``n|<indicator>`` (and ``d|<indicator>`` for proportions).
     Kept wide, one column per indicator, because rolling up wide is far cheaper than
     melting millions of LSOA rows first.
     ``coverage``: table, force, month, rows — the months each force has any data for.
@@ -60,11 +60,21 @@ class MonthlyFigures:
 
 
 def _predicate(t: Any, conditions: Sequence[Condition]) -> Any:
-    pred = ibis.literal(True)
+    """Rows meeting every condition; a missing value never equals, so it passes a negation.
+
+    Written as plain equality (not ``COALESCE(x IN ...)``), which the engine evaluates
+    about a third faster over tens of millions of rows.
+    """
+    pred = None
     for c in conditions:
-        hit = t[c.column].isin(list(c.values)).fill_null(False)
-        pred = pred & (~hit if c.negate else hit)
-    return pred
+        col = t[c.column]
+        values = list(c.values)
+        if c.negate:
+            hit = col.isnull() | ((col != values[0]) if len(values) == 1 else ~col.isin(values))
+        else:
+            hit = (col == values[0]) if len(values) == 1 else col.isin(values)
+        pred = hit if pred is None else pred & hit
+    return ibis.literal(True) if pred is None else pred
 
 
 def _enriched(con: Any, table: str, needed: set[str]) -> Any:
@@ -84,10 +94,15 @@ def monthly_figures(
     first_month: dt.date,
     last_month: dt.date,
     forces: Sequence[str] | None = None,
+    by_district_grain: bool = False,
 ) -> MonthlyFigures:
     """Aggregate every indicator over [first_month, last_month] for the given forces (all if None).
 
     ``con`` is an Ibis backend (``Store.ibis()``). Tables the store lacks give no rows.
+    With ``by_district_grain`` the grain is the district (the store's derived
+    ``district_code``) instead of the LSOA: when no LSOA rows are wanted this makes the
+    engine's hash table a few thousand groups instead of millions (a national pack is then
+    several times faster).
     """
     tables = sorted({i.table for i in indicators})
     wide: dict[str, pd.DataFrame] = {}
@@ -105,6 +120,9 @@ def monthly_figures(
             t = t.filter(t.force.isin(list(forces)))
         has_lsoa = "lsoa_code" in t.columns
         keys = ["force", "lsoa_code", "month"] if has_lsoa else ["force", "month"]
+        by_district = by_district_grain and "district_code" in t.columns
+        if by_district:
+            keys = ["force", "district_code", "month"]
         metrics: dict[str, Any] = {"_rows": _.count()}
         for ind in mine:
             if ind.measure in {"median", "p90"}:
@@ -116,7 +134,7 @@ def monthly_figures(
                 metrics[f"n|{ind.id}"] = t.count(where=where & _predicate(t, ind.numerator))
                 metrics[f"d|{ind.id}"] = t.count(where=where)
         grouped = t.group_by(keys).aggregate(**metrics).to_pandas()
-        if not has_lsoa:
+        if not has_lsoa or by_district:
             grouped["lsoa_code"] = None
         grouped["month"] = pd.to_datetime(grouped["month"]).dt.date
         cov = grouped.groupby(["force", "month"], as_index=False)["_rows"].sum()

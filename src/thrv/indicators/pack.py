@@ -247,15 +247,18 @@ def build_pack(
 
     b_end = baseline_end_for(month, options)
     first = min(add_months(month, -47), add_months(b_end, -11))
-    figures = monthly_figures(con, list(indicators.values()), first, month)
     hierarchy = build_hierarchy(forces, areas_file)
+    figures = monthly_figures(con, list(indicators.values()), first, month, by_district_grain="lsoa" not in levels)
     focus = resolve_area(area, hierarchy, forces) if area else None
 
     series = roll_up(figures, hierarchy, levels)
     assigned = assign_levels(figures.values, hierarchy, levels)
     if not assigned.empty:
         series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
-    with_lsoa = {t for t, w in figures.wide.items() if w["lsoa_code"].notna().any()}
+    with_lsoa = {
+        t for t, w in figures.wide.items()
+        if w["lsoa_code"].notna().any() or ("district_code" in w and w["district_code"].notna().any())
+    }
     extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
     matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
     table = compare(matrix, indicators, month, options)

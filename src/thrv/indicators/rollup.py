@@ -45,10 +45,17 @@ def roll_up(figures: MonthlyFigures, hierarchy: Hierarchy, levels: Sequence[str]
             f["area"] = f["force"]
             f["code"] = ""
             out.append(_melt(f, "force", "area", None))
-        located = wide.dropna(subset=["lsoa_code"])
-        if located.empty or not ({"area", "district", "lsoa"} & set(levels)):
+        if "district_code" in wide.columns:  # aggregated by district in the engine
+            located = wide.dropna(subset=["district_code"]).merge(
+                hierarchy.districts[["force", "district_code", "district"]], on=["force", "district_code"], how="inner"
+            )
+        else:
+            located = wide.dropna(subset=["lsoa_code"])
+            if located.empty or not ({"area", "district", "lsoa"} & set(levels)):
+                continue
+            located = located.merge(hierarchy.lsoas, on=["force", "lsoa_code"], how="inner")
+        if located.empty:
             continue
-        located = located.merge(hierarchy.lsoas, on=["force", "lsoa_code"], how="inner")
         if "district" in levels or "area" in levels:
             d = located.groupby(["force", "district_code", "district", "month"], as_index=False)[sums].sum()
             if "district" in levels:
@@ -59,7 +66,7 @@ def roll_up(figures: MonthlyFigures, hierarchy: Hierarchy, levels: Sequence[str]
                 if not a.empty:
                     a = a.groupby(["force", "area", "month"], as_index=False)[sums].sum()
                     out.append(_melt(a, "area", "area", None))
-        if "lsoa" in levels:
+        if "lsoa" in levels and "lsoa_code" in located.columns and located["lsoa_code"].notna().any():
             lsoa = located.groupby(["force", "lsoa_code", "month"], as_index=False)[sums].sum()
             out.append(_melt(lsoa, "lsoa", "lsoa_code", "lsoa_code"))
     if not out:

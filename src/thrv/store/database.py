@@ -30,9 +30,9 @@ from thrv import __version__
 from thrv.reference import REFERENCE
 from thrv.sources.kinds import Kind
 from thrv.sources.reader import FileRead
-from thrv.store.schema import SYSTEM_TABLES_SQL, create_table_sql, table_columns
+from thrv.store.schema import DISTRICT_COLUMN, SYSTEM_TABLES_SQL, create_table_sql, has_lsoa, table_columns
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_DB = "thrv.duckdb"
 
 
@@ -92,6 +92,11 @@ class Store:
                 con.execute(sql)
             for kind in all_kinds():
                 con.execute(create_table_sql(kind))
+                if has_lsoa(kind):  # a store made before the column existed: add and fill it
+                    columns = {r[1] for r in con.execute(f"PRAGMA table_info('{kind.table}')").fetchall()}
+                    if DISTRICT_COLUMN not in columns:
+                        con.execute(f"ALTER TABLE {kind.table} ADD COLUMN {DISTRICT_COLUMN} VARCHAR")
+                        con.execute("DELETE FROM meta WHERE key = 'reference_version'")
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
             )
@@ -116,6 +121,14 @@ class Store:
                     "all_varchar=false, sample_size=-1)",
                     [str(path)],
                 )
+            from thrv.sources.registry import all_kinds
+
+            for kind in all_kinds():
+                if has_lsoa(kind):  # the lookup changed: derive districts again
+                    con.execute(
+                        f"UPDATE {kind.table} SET {DISTRICT_COLUMN} = ("
+                        f"SELECT l.lad_code FROM ref_lsoa l WHERE l.lsoa_code = {kind.table}.lsoa_code)"
+                    )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('reference_version', ?)", [version])
 
     # -- ingest --------------------------------------------------------------------------
@@ -233,11 +246,19 @@ class Store:
         try:
             names = [c.name for c in table_columns(kind)]
             select = ", ".join(f'"{n}"' for n in names)
-            con.execute(
-                f"INSERT INTO {kind.table} ({select}, ingest_id, source_file, source_line) "
-                f"SELECT {select}, ?, ?, source_line FROM _new_rows",
-                [ingest_id, read.name],
-            )
+            if has_lsoa(kind):
+                con.execute(
+                    f"INSERT INTO {kind.table} ({select}, {DISTRICT_COLUMN}, ingest_id, source_file, source_line) "
+                    f"SELECT {', '.join(f'n.{chr(34)}{x}{chr(34)}' for x in names)}, l.lad_code, ?, ?, n.source_line "
+                    "FROM _new_rows n LEFT JOIN ref_lsoa l ON l.lsoa_code = n.lsoa_code",
+                    [ingest_id, read.name],
+                )
+            else:
+                con.execute(
+                    f"INSERT INTO {kind.table} ({select}, ingest_id, source_file, source_line) "
+                    f"SELECT {select}, ?, ?, source_line FROM _new_rows",
+                    [ingest_id, read.name],
+                )
         finally:
             con.unregister("_new_rows")
 

@@ -28,12 +28,26 @@ PROVENANCE_COLUMNS = (
 )
 
 
+#: derived by the store from ``lsoa_code`` and the shipped lookup, for tables that have one:
+#: the 2024 local authority district, so analysis can group by district without a join
+DISTRICT_COLUMN = "district_code"
+
+
 def table_columns(kind: Kind) -> list[Column]:
     return list(kind.columns) + list(kind.added)
 
 
+def has_lsoa(kind: Kind) -> bool:
+    """True when the store derives ``district_code`` for this kind (it has an LSOA and no
+    district of its own: force extracts that name a district derive it in their reader)."""
+    names = {c.name for c in table_columns(kind)}
+    return "lsoa_code" in names and DISTRICT_COLUMN not in names
+
+
 def create_table_sql(kind: Kind) -> str:
     cols = [f'"{c.name}" {SQL_TYPES[c.type]}' for c in table_columns(kind)]
+    if has_lsoa(kind):
+        cols.append(f'"{DISTRICT_COLUMN}" VARCHAR')
     cols += [f'"{name}" {ddl}' for name, ddl in PROVENANCE_COLUMNS]
     return f"CREATE TABLE IF NOT EXISTS {kind.table} (\n  " + ",\n  ".join(cols) + "\n)"
 
