@@ -63,11 +63,20 @@ def build_forecast(
     series: Sequence[str] = ("crimes", "incidents", "calls"),
     scenarios: Path | None = None,
     seed: int = 0,
+    with_arima: bool = True,
+    hours_table: Path | None = None,
 ) -> dict[str, Any]:
-    """Forecasts with 80/95% intervals and the backtest table. See :mod:`thrv.demand.forecast`."""
+    """Forecasts with 80/95% intervals and the backtest table. See :mod:`thrv.demand.forecast`.
+
+    ``with_arima=False`` leaves AutoARIMA out of the candidates (most of the run time);
+    ``hours_table`` replaces the shipped officer-hours table.
+    """
     from thrv.demand.forecast import build_forecast as run
 
-    return run(store, horizon=horizon, area=area, series=series, scenarios=scenarios, seed=seed)
+    return run(
+        store, horizon=horizon, area=area, series=series, scenarios=scenarios, seed=seed,
+        with_arima=with_arima, hours_table=hours_table,
+    )
 
 
 def write_forecast(model: dict[str, Any], out: Path, formats: Sequence[str] = ("html",)) -> list[Path]:

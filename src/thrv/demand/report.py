@@ -33,6 +33,11 @@ FORMATS = ("html", "pdf", "xlsx")
 MAX_FAN_CHARTS = 60
 
 
+def _svg(chart: Any) -> str:
+    """SVG of an Altair chart (schema validation skipped: these specs are fixed) or a spec dict."""
+    return to_svg(chart if isinstance(chart, dict) else chart.to_dict(validate=False))
+
+
 def _check_formats(formats: Sequence[str]) -> list[str]:
     chosen = [f.lower() for f in formats]
     unknown = [f for f in chosen if f not in FORMATS]
@@ -99,13 +104,13 @@ def render_demand_html(model: dict[str, Any], charts: bool = True) -> str:
         rows = {k: [r for r in model[k] if r["stream"] == name] for k in DEMAND_TABLES}
         svgs = []
         if charts and rows["hour_weekday"]:
-            svgs.append(to_svg(heatmap(rows["hour_weekday"], f"{s['title']}: average per week by hour and day{mark}")))
+            svgs.append(_svg(heatmap(rows["hour_weekday"], f"{s['title']}: average per week by hour and day{mark}")))
         if charts and rows["hour_by_group"]:
-            svgs.append(to_svg(hour_lines(rows["hour_by_group"], f"{s['title']}: time of day by kind{mark}")))
+            svgs.append(_svg(hour_lines(rows["hour_by_group"], f"{s['title']}: time of day by kind{mark}")))
         if charts and rows["mix_change"]:
-            svgs.append(to_svg(share_change(rows["mix_change"], f"{s['title']}: change in the mix, year on year{mark}")))
+            svgs.append(_svg(share_change(rows["mix_change"], f"{s['title']}: change in the mix, year on year{mark}")))
         if charts and rows["monthly"]:
-            svgs.append(to_svg(monthly_lines(rows["monthly"], f"{s['title']}: monthly volume, largest categories{mark}")))
+            svgs.append(_svg(monthly_lines(rows["monthly"], f"{s['title']}: monthly volume, largest categories{mark}")))
         streams.append({**s, "mark": mark, **rows, "charts": svgs})
     meta = model["meta"]
     where = meta.get("district") or meta.get("force") or ", ".join(meta.get("forces", [])) or "all forces"
@@ -168,7 +173,7 @@ def render_forecast_html(model: dict[str, Any], charts: bool = True) -> str:
             place = s["area"] if s["level"] == "district" else s["force"]
             mark = GENERATED_MARK if s["generated"] else ""
             title = f"{s['category']}, {place}{mark}"
-            svgs.append(to_svg(fan_chart(history.get(uid, []), forecasts[uid], title, scenario)))
+            svgs.append(_svg(fan_chart(history.get(uid, []), forecasts[uid], title, scenario)))
     backtest = sorted(
         (r for r in model["backtest"] if r["chosen"]),
         key=lambda r: (r["stream"], r["level"] != "force", str(r["area"]), str(r["category"])),

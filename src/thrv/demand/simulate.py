@@ -71,13 +71,22 @@ def force_geography(force: str, rng: np.random.Generator) -> Geography:
     found = force_by_name(force)
     if found is None or not found.pfa_code:
         raise ValueError(f"{force!r} is not a force of England and Wales that thrv has geography for")
-    rows = [r for r in read_rows(reference_path("lsoa.csv.gz")) if r["pfa_code"] == found.pfa_code and r["vintage"] == "2021"]
+    lsoa, district, residents = _force_lsoas(found.pfa_code)
+    weight = residents * rng.lognormal(0.0, 0.6, len(lsoa))
+    return Geography(lsoa, district, weight / weight.sum())
+
+
+@cache
+def _force_lsoas(pfa_code: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 2021 LSOAs of a Police Force Area, their districts and residents (Census 2021)."""
+    rows = [r for r in read_rows(reference_path("lsoa.csv.gz")) if r["pfa_code"] == pfa_code and r["vintage"] == "2021"]
     population = {r["code"]: float(r["population"]) for r in read_rows(reference_path("population.csv.gz")) if r["level"] == "lsoa"}
     lsoa = np.array([r["lsoa_code"] for r in rows])
     district = np.array([r["lad_name"] for r in rows])
     residents = np.array([population.get(code, 1500.0) for code in lsoa])
-    weight = residents * rng.lognormal(0.0, 0.6, len(lsoa))
-    return Geography(lsoa, district, weight / weight.sum())
+    for array in (lsoa, district, residents):
+        array.setflags(write=False)  # shared by every call (cached)
+    return lsoa, district, residents
 
 
 def force_population(force: str) -> float:
@@ -230,7 +239,7 @@ def calibrate_waits(base: np.ndarray, seconds: float, within: float, abandoned: 
     """
     def tau_for(c: float) -> float:
         lo, hi = -5.0, 15.0
-        for _ in range(50):
+        for _ in range(32):
             mid = (lo + hi) / 2
             rate = np.mean(1 - np.exp(-c * base / np.exp(mid)))
             lo, hi = (mid, hi) if rate > abandoned else (lo, mid)
@@ -242,7 +251,7 @@ def calibrate_waits(base: np.ndarray, seconds: float, within: float, abandoned: 
         return float(np.mean(np.exp(-w / tau) * (w <= seconds)))
 
     lo, hi = -8.0, 8.0
-    for _ in range(50):
+    for _ in range(32):  # 16 / 2**32: far finer than any target is known
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if share(np.exp(mid)) > within else (lo, mid)
     c = float(np.exp((lo + hi) / 2))
@@ -263,7 +272,7 @@ def simulate_calls(rng: np.random.Generator, cal: Calendar, cfg: dict[str, Any],
         if answer is not None:
             load = (per_hour[rows] / per_hour.mean()) ** float(answer["load"])
             base = np.exp(rng.normal(0.0, float(answer["spread"]), n)) * load
-            sample = base[rng.integers(0, n, min(n, 20_000))] if n else base
+            sample = base[rng.integers(0, n, min(n, 10_000))] if n else base
             c, tau = calibrate_waits(sample, float(answer["seconds"]), float(answer["within"]), float(answer["abandoned"]))
             wait = np.maximum(np.rint(c * base), 1).astype(np.int64)
             abandoned = rng.random(n) < 1 - np.exp(-wait / tau)
