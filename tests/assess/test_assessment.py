@@ -75,7 +75,7 @@ def test_single_month_runs_and_says_what_it_cannot_compute(sample_ro: Any, tmp_p
 
 def test_pdf_from_the_same_model(sample_ro: Any, tmp_path: Path) -> None:
     month = dt.date(2025, 6, 1)
-    small = build_assessment(sample_ro, month, month, area="Fenland")
+    small = build_assessment(sample_ro, month, month, area="Fenland", config=AssessConfig(map_layers=0, table_rows=5))
     written = write_assessment(small, tmp_path, parse_formats("pdf"))
     assert (tmp_path / "assessment.pdf").read_bytes()[:4] == b"%PDF"
     assert not (tmp_path / "assessment.html").exists()

@@ -123,6 +123,8 @@ def persistent_hot(records: pd.DataFrame, scope: Scope, months: list[dt.date], c
         return pd.DataFrame(columns=cols), (f"Persistence needs at least {config.min_persistence_months} months; "
                                             f"{len(months)} held in the period.")
     lsoa_ids = scope.lsoas["lsoa21_code"].to_numpy()
+    if len(lsoa_ids) == 0:
+        return pd.DataFrame(columns=cols), "The scope has no LSOAs in the shipped lookups: persistence not assessed."
     r = records[(records["crime_type"] != ASB) & records["lsoa21_code"].isin(lsoa_ids) & records["month"].isin(months)]
     wide = r.pivot_table(index="lsoa21_code", columns="month", values="n", aggfunc="sum", fill_value=0)
     wide = wide.reindex(index=lsoa_ids, columns=months, fill_value=0)

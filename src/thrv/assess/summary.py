@@ -16,7 +16,7 @@ def summary(model: dict[str, Any], config: AssessConfig) -> dict[str, Any]:
     pop = totals["population"]
     rate = totals["crimes_excluding_asb"] / pop * 1000 / years if pop and years else None
     headline = [
-        f"{meta['scope']['name']}, {meta['period']['label']} ({meta['period']['months_held']} months): "
+        f"{meta['scope']['name']}, {meta['period']['label']} ({_months(meta['period']['months_held'])}): "
         f"{totals['crimes_excluding_asb']:,} crimes and {totals['asb_incidents']:,} anti-social behaviour incidents "
         f"recorded; {num(rate, 1)} crimes per 1,000 residents a year."
     ]
@@ -88,3 +88,7 @@ def _vuln_text(vuln: dict[str, Any]) -> str:
                  f"{pct(v['crimes_to_repeat_pct'])} of crimes; the top 5% of victims account for "
                  f"{pct(v['top_shares_pct'].get('5%'))}.")
     return text
+
+
+def _months(n: int) -> str:
+    return "1 month" if n == 1 else f"{n} months"
