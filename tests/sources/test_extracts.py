@@ -381,3 +381,17 @@ def test_property_damaged_extracts_reconcile(damage: list[tuple[int, int, str]])
     assert all(b.reason for b in read.bad)
     assert read.table.column("call_id").null_count == 0
     assert len(set(read.table.column("call_id").to_pylist())) == read.rows_stored
+
+
+def test_schema_doc_lists_every_extract_column() -> None:
+    """docs/schema.md documents every column (read and derived) of every force extract."""
+    from tests.conftest import ROOT
+    from thrv.sources.extracts import EXTRACT_KINDS
+
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    for kind in EXTRACT_KINDS:
+        start = doc.index(f"### `{kind.table}`")
+        end = doc.find("\n### ", start + 1)
+        section = doc[start : end if end > 0 else None]
+        for column in (*kind.columns, *kind.added):
+            assert f"| `{column.name}` |" in section, (kind.table, column.name)
