@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -56,71 +57,71 @@ def load_area_config(path: Path | None = None) -> dict[str, dict[str, list[str]]
     return out
 
 
+@cache
+def _lookup_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shipped LSOA lookup and populations, read once per process."""
+    lsoa = pd.read_csv(reference_path("lsoa.csv.gz"), dtype=str, keep_default_na=False)
+    pop = pd.read_csv(reference_path("population.csv.gz"), dtype={"code": str, "level": str}, keep_default_na=False)
+    pop["population"] = pd.to_numeric(pop["population"], errors="coerce")
+    return lsoa, pop
+
+
 def build_hierarchy(force_names: list[str], areas_path: Path | None = None) -> Hierarchy:
     """The hierarchy for these forces (names as published in "Falls within")."""
     by_name = {f.name: f for f in forces()}
     area_config = load_area_config(areas_path)
-    lsoa = pd.DataFrame(read_rows(reference_path("lsoa.csv.gz")))
-    pop = pd.DataFrame(read_rows(reference_path("population.csv.gz")))
-    pop["population"] = pd.to_numeric(pop["population"])
-    pop_by = {(r.level, r.code): r.population for r in pop.itertuples(index=False)}
+    lsoa, pop = _lookup_tables()
+    pop_by = {(lv, c): p for lv, c, p in zip(pop["level"], pop["code"], pop["population"], strict=True)}
+    known = {n: by_name[n] for n in force_names if n in by_name and by_name[n].pfa_code}
+    regions = {n: f.region for n, f in known.items()}
+    pfa_to_force = {f.pfa_code: n for n, f in known.items()}
 
-    lsoa_parts, district_parts, pop_rows = [], [], []
-    regions: dict[str, str] = {}
-    for name in force_names:
-        force = by_name.get(name)
-        if force is None or not force.pfa_code:
-            # a force thrv has no geography for (e.g. BTP): force level only
-            pop_rows.append(("force", name, name, "", float("nan")))
-            continue
-        regions[name] = force.region
-        pop_rows.append(("force", name, name, force.pfa_code, pop_by.get(("force", force.pfa_code), float("nan"))))
-        mine = lsoa[lsoa["pfa_code"] == force.pfa_code]
-        lsoa_parts.append(
-            pd.DataFrame(
-                {
-                    "lsoa_code": mine["lsoa_code"],
-                    "lsoa_name": mine["lsoa_name"],
-                    "district_code": mine["lad_code"],
-                    "district": mine["lad_name"],
-                    "force": name,
-                }
-            )
-        )
-        dists = mine[["lad_code", "lad_name"]].drop_duplicates().sort_values("lad_name")
+    mine = lsoa[lsoa["pfa_code"].isin(pfa_to_force)]
+    lsoas = pd.DataFrame(
+        {
+            "lsoa_code": mine["lsoa_code"].to_numpy(),
+            "lsoa_name": mine["lsoa_name"].to_numpy(),
+            "district_code": mine["lad_code"].to_numpy(),
+            "district": mine["lad_name"].to_numpy(),
+            "force": mine["pfa_code"].map(pfa_to_force).to_numpy(),
+        }
+    )
+    dists = lsoas[["force", "district_code", "district"]].drop_duplicates().sort_values(["force", "district"])
+    area_of: dict[tuple[str, str], str] = {}
+    for name in known:
         configured = area_config.get(name, {})
-        district_to_area = {d: a for a, ds in configured.items() for d in ds}
-        unknown = sorted(set(district_to_area) - set(dists["lad_name"]))
+        names = set(dists[dists["force"] == name]["district"])
+        unknown = sorted({d for ds in configured.values() for d in ds} - names)
         if unknown:
             raise AreaError(
                 f"areas for {name}: district(s) {unknown} are not districts of this force; "
-                f"its districts are {sorted(dists['lad_name'])}"
+                f"its districts are {sorted(names)}"
             )
-        district_parts.append(
-            pd.DataFrame(
-                {
-                    "force": name,
-                    "area": [district_to_area.get(d) for d in dists["lad_name"]],
-                    "district_code": dists["lad_code"].to_numpy(),
-                    "district": dists["lad_name"].to_numpy(),
-                }
-            )
-        )
-        for d in dists.itertuples(index=False):
-            pop_rows.append(("district", name, d.lad_name, d.lad_code, pop_by.get(("district", d.lad_code), float("nan"))))
-        for area, ds in configured.items():
-            codes = dists[dists["lad_name"].isin(ds)]["lad_code"]
-            total = sum(pop_by.get(("district", c), float("nan")) for c in codes)
-            pop_rows.append(("area", name, area, "", total))
-        for r in mine.itertuples(index=False):
-            pop_rows.append(("lsoa", name, r.lsoa_code, r.lsoa_code, pop_by.get(("lsoa", r.lsoa_code), float("nan"))))
-    lsoas = pd.concat(lsoa_parts, ignore_index=True) if lsoa_parts else pd.DataFrame(
-        columns=["lsoa_code", "lsoa_name", "district_code", "district", "force"]
-    )
-    districts = pd.concat(district_parts, ignore_index=True) if district_parts else pd.DataFrame(
-        columns=["force", "area", "district_code", "district"]
-    )
+        area_of.update({(name, d): a for a, ds in configured.items() for d in ds})
+    districts = dists.assign(area=[area_of.get((f, d)) for f, d in zip(dists["force"], dists["district"], strict=True)])
+    districts = districts[["force", "area", "district_code", "district"]].reset_index(drop=True)
+
+    pop_rows: list[tuple[str, str, str, str, float]] = []
+    for name in force_names:
+        force = known.get(name)
+        pop_rows.append(("force", name, name, force.pfa_code if force else "",
+                         pop_by.get(("force", force.pfa_code), float("nan")) if force else float("nan")))
+    for r in districts.itertuples(index=False):
+        pop_rows.append(("district", r.force, r.district, r.district_code, pop_by.get(("district", r.district_code), float("nan"))))
+    for (force_name, area), group in districts.dropna(subset=["area"]).groupby(["force", "area"]):
+        total = sum(pop_by.get(("district", c), float("nan")) for c in group["district_code"])
+        pop_rows.append(("area", str(force_name), str(area), "", total))
     populations = pd.DataFrame(pop_rows, columns=["level", "force", "area", "area_code", "population"])
+    lsoa_pop = pd.DataFrame(
+        {
+            "level": "lsoa",
+            "force": lsoas["force"],
+            "area": lsoas["lsoa_code"],
+            "area_code": lsoas["lsoa_code"],
+            "population": [pop_by.get(("lsoa", c), float("nan")) for c in lsoas["lsoa_code"]],
+        }
+    )
+    populations = pd.concat([populations, lsoa_pop], ignore_index=True)
     return Hierarchy(lsoas, districts, populations, regions)
 
 

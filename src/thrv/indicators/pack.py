@@ -31,7 +31,8 @@ from thrv.indicators.definitions import Indicator, expand, load_indicators
 from thrv.indicators.hierarchy import LEVELS, AreaError, Hierarchy, build_hierarchy
 from thrv.indicators.medians import assign_levels, compare_values, monthly_series
 from thrv.indicators.rollup import roll_up
-from thrv.stats import classify_many, poisson_exact_test_many, rate_per_1000_many, xmr_chart
+from thrv.stats import classify_many, poisson_exact_test_many, rate_per_1000_many
+from thrv.stats.spc import xmr_latest_many
 
 #: months of history kept for charts and SPC
 HISTORY_MONTHS = 36
@@ -144,31 +145,47 @@ def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indi
 
 
 def _spc(matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator], levels: set[str]) -> pd.DataFrame:
-    """XmR chart verdict for the latest point of each series (up to 36 months of data)."""
+    """XmR chart verdict for the latest point of each series (up to 36 months of data).
+
+    Each series uses its run of consecutive months with data ending at the pack month;
+    all series are judged at once by :func:`thrv.stats.xmr_latest_many`.
+    """
+    n = len(matrix.keys)
     end = matrix.col(month)
-    rows = []
-    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()
-    for i, key in enumerate(matrix.keys.itertuples(index=False)):
-        if key.level not in levels or end is None or indicators[key.indicator].measure not in {"count", "proportion"}:
-            rows.append(("", "", np.nan, np.nan, np.nan, 0))
-            continue
-        num = matrix.num[i, : end + 1]
-        den = matrix.den[i, : end + 1]
-        values = np.where(is_prop[i], np.where(den > 0, 100 * num / np.where(den > 0, den, 1), np.nan), num)
-        # the run of consecutive months with data ending at the pack month
-        finite = np.isfinite(values)
-        if not finite[-1]:
-            rows.append(("", "", np.nan, np.nan, np.nan, 0))
-            continue
-        start = len(values) - int(np.argmin(finite[::-1])) if not finite.all() else 0
-        run = values[max(start, len(values) - HISTORY_MONTHS) :]
-        if len(run) < 2:
-            rows.append(("", "", np.nan, np.nan, np.nan, len(run)))
-            continue
-        chart = xmr_chart(run, improvement=indicators[key.indicator].direction)  # type: ignore[arg-type]
-        rules = [name for name in ("beyond_limits", "shift", "trend", "two_of_three") if bool(getattr(chart, name)[-1])]
-        rows.append((chart.variation or "", ", ".join(rules), chart.mean[-1], chart.lcl[-1], chart.ucl[-1], len(run)))
-    return pd.DataFrame(rows, columns=["spc_variation", "spc_rules", "spc_mean", "spc_lcl", "spc_ucl", "spc_points"])
+    empty = pd.DataFrame({
+        "spc_variation": [""] * n, "spc_rules": [""] * n, "spc_mean": np.nan,
+        "spc_lcl": np.nan, "spc_ucl": np.nan, "spc_points": np.zeros(n, dtype=int),
+    })
+    if end is None or n == 0:
+        return empty
+    start = max(0, end - HISTORY_MONTHS + 1)
+    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()[:, None]
+    num = matrix.num[:, start : end + 1]
+    den = matrix.den[:, start : end + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(is_prop, np.where(den > 0, 100 * num / den, np.nan), num)
+    # keep only the run of finite values that ends at the pack month
+    finite = np.isfinite(values)
+    run = np.where(finite[:, ::-1].all(axis=1), values.shape[1], np.argmin(finite[:, ::-1], axis=1))
+    cols = np.arange(values.shape[1])
+    values = np.where(cols[None, :] >= values.shape[1] - run[:, None], values, np.nan)
+    wanted = matrix.keys["level"].isin(levels).to_numpy() & matrix.keys["indicator"].map(
+        lambda i: indicators[i].measure != "p90"
+    ).to_numpy()
+    values[~wanted] = np.nan
+    directions = [indicators[i].direction for i in matrix.keys["indicator"]]
+    latest = xmr_latest_many(values, directions)
+    rules = np.full(n, "", dtype=object)
+    for name, flags in (("beyond_limits", latest.beyond_limits), ("shift", latest.shift), ("trend", latest.trend), ("two_of_three", latest.two_of_three)):
+        rules = np.where(flags, np.where(rules == "", name, rules + ", " + name), rules)
+    return pd.DataFrame({
+        "spc_variation": latest.variation.astype(object),
+        "spc_rules": rules,
+        "spc_mean": latest.mean,
+        "spc_lcl": latest.lcl,
+        "spc_ucl": latest.ucl,
+        "spc_points": latest.points,
+    })
 
 
 def _history(matrix: SeriesMatrix, month: dt.date, levels: set[str]) -> pd.DataFrame:

@@ -351,3 +351,93 @@ def xmr_chart(
         trend_length=trend_length,
         note=" ".join(notes),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class XmRLatest:
+    """The latest point of many XmR charts at once (see :func:`xmr_latest_many`)."""
+
+    mean: FloatArray
+    lcl: FloatArray
+    ucl: FloatArray
+    points: IntArray
+    beyond_limits: BoolArray
+    shift: BoolArray
+    trend: BoolArray
+    two_of_three: BoolArray
+    cause_direction: StrArray
+    variation: StrArray  # "" where a chart cannot be drawn (fewer than two points)
+
+
+def xmr_latest_many(
+    values: npt.ArrayLike,
+    improvement: Sequence[str],
+    *,
+    shift_length: int = 7,
+    trend_length: int = 7,
+) -> XmRLatest:
+    """:func:`xmr_chart`'s verdict on the latest point, for many series at once.
+
+    ``values`` is a 2-D array, one series per row, right-aligned: each row's points run
+    from its first finite value to the last column, NaN before. (A NaN inside a row is a
+    break: pass only the run of consecutive months ending at the last column.) Same rules,
+    one segment, no baseline subset: the result equals ``xmr_chart(row).variation`` and the
+    last element of each flag array, row by row (tests check it), but takes milliseconds
+    for thousands of series where the loop takes seconds.
+    """
+    _check_lengths(shift_length, trend_length, None)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise ValueError("values must be a 2-D array (series × points)")
+    s, length = v.shape
+    finite = np.isfinite(v)
+    points = finite.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(v, axis=1)
+            diffs = v[:, 1:] - v[:, :-1]
+            mr_bar = np.nanmean(np.abs(diffs), axis=1)
+    ok = points >= 2
+    mean = np.where(ok, mean, np.nan)
+    ucl = mean + LIMIT_FACTOR * mr_bar
+    lcl = mean - LIMIT_FACTOR * mr_bar
+    sigma = LIMIT_FACTOR / 3 * mr_bar
+    last = v[:, -1] if length else np.full(s, np.nan)
+
+    def trailing(codes: IntArray) -> IntArray:
+        """Length of the run of equal non-zero codes ending at the last column."""
+        if codes.shape[1] == 0:
+            return np.zeros(codes.shape[0], dtype=np.int64)
+        same = (codes == codes[:, -1:]) & (codes != 0)
+        rev = same[:, ::-1]
+        all_same = rev.all(axis=1)
+        return np.where(all_same, codes.shape[1], np.argmin(rev, axis=1)).astype(np.int64)
+
+    with np.errstate(invalid="ignore"):
+        sides = np.where(finite, np.sign(v - mean[:, None]), 0).astype(np.int64)
+        steps = np.where(np.isfinite(diffs), np.sign(diffs), 0).astype(np.int64)
+        beyond = ok & ((last > ucl) | (last < lcl))
+        shift = ok & (trailing(sides) >= shift_length)
+        trend = ok & (trailing(steps) >= trend_length - 1)
+        upper = v > (mean + 2 * sigma)[:, None]
+        lower = v < (mean - 2 * sigma)[:, None]
+    tail = slice(max(0, length - 3), length)
+    three = ok & (points >= 3)
+    if length:
+        two_up = three & upper[:, -1] & (upper[:, tail].sum(axis=1) >= 2)
+        two_down = three & lower[:, -1] & (lower[:, tail].sum(axis=1) >= 2)
+        two = two_up | two_down
+    else:
+        two = np.zeros(s, dtype=bool)
+    side = sides[:, -1] if length else np.zeros(s, dtype=np.int64)
+    step = steps[:, -1] if steps.shape[1] else np.zeros(s, dtype=np.int64)
+    code = np.where(beyond | shift | two, side, np.where(trend, step, 0))
+    direction = np.where(code > 0, "high", np.where(code < 0, "low", "")).astype(np.str_)
+    variation = np.array(
+        [_variation(str(d), imp) if o else "" for d, imp, o in zip(direction, improvement, ok, strict=True)],  # type: ignore[arg-type]
+        dtype=np.str_,
+    )
+    return XmRLatest(mean, lcl, ucl, points.astype(np.int64), beyond, shift, trend, two, direction, variation)
