@@ -286,6 +286,9 @@ def public_model(model: dict[str, Any], rule: DisclosureRule | None = None) -> d
                 r["rate_per_1000"] = None
                 r["rate_per_1000_month"] = None
         elif measures.get(r["indicator"]) == "proportion":
+            for col in COUNT_COLUMNS:
+                if _finite(r.get(col)):
+                    r[col] = round(float(r[col]), 1)
             num, den = r.get("current_num"), r.get("current_den")
             if _finite(num) and _finite(den) and (rule.is_small(float(num)) or rule.is_small(float(den) - float(num))):
                 r["current"] = rule.marker + " (small numbers)"
