@@ -319,6 +319,168 @@ def pack(
         console.print(f"  wrote {path}")
 
 
+def _optional_month(text: str | None, option: str) -> Any:
+    from thrv.indicators.pack import parse_month
+
+    if text is None:
+        return None
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {option}: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _formats(text: str) -> list[str]:
+    from thrv.report.files import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _report_written(paths: list[Path]) -> None:
+    for path in paths:
+        console.print(f"  wrote {path}")
+
+
+@app.command()
+def assess(
+    from_month: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.", show_default=False)],
+    to_month: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Folder for assessment.json, the CSVs and the report.")] = Path("assessment"),
+    db: DbOption = Path(DEFAULT_DB),
+    area: Annotated[
+        str | None, typer.Option(help="A force as published ('Cambridgeshire Constabulary') or a district.")
+    ] = None,
+    fmt: FormatOption = "html",
+    priorities: Annotated[Path | None, typer.Option(help="MoRiLE-style scoring matrix (TOML) instead of the default.")] = None,
+    h3_resolution: Annotated[int, typer.Option(help="Hexagon size for hot spots (H3 resolution; 8 ≈ 0.7 km²).")] = 8,
+) -> None:
+    """Strategic needs assessment: harm, trends and emerging issues, hot spots, vulnerability, priorities.
+
+    Harm is weighted two ways (Cambridge Crime Harm Index and ONS Crime Severity Score);
+    trends use seasonally adjusted tests; hot spots are Getis-Ord Gi* on an H3 hexagon grid
+    with a Benjamini-Hochberg false-discovery correction; priorities are ranked by a
+    MoRiLE-style matrix with every input shown and a ±20% sensitivity check. It runs on any
+    period held, a single month included, and says what one month cannot show.
+
+    Example: `thrv assess --from 2024-01 --to 2025-12 --area "Cambridgeshire Constabulary" --out assessment/`
+    """
+    from dataclasses import replace
+
+    from thrv.assess import AreaError, AssessConfig, HarmError, PriorityError, build_assessment, write_assessment
+
+    first = _optional_month(from_month, "--from")
+    last = _optional_month(to_month, "--to")
+    formats = _formats(fmt)
+    config = AssessConfig(h3_resolution=h3_resolution)
+    if priorities:
+        config = replace(config, priorities_file=priorities)
+    progress, task = _steps("assess", 2)
+    with _open(db, read_only=True) as store, progress:
+        progress.update(task, description="computing the assessment")
+        try:
+            model = build_assessment(store, first, last, area, config)
+        except (AreaError, HarmError, PriorityError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        progress.advance(task)
+        progress.update(task, description="writing the report")
+        written = write_assessment(model, out, formats)
+        progress.advance(task)
+    top = model.get("priorities", [])[:3]
+    if top:
+        console.print("top priorities: " + "; ".join(f"{p.get('rank')}. {p.get('title', p.get('theme', ''))}" for p in top))
+    _report_written(written)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the generated extracts into.")] = Path("simulated"),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    months: Annotated[int, typer.Option(help="Months of history to generate.")] = 36,
+    end: Annotated[str | None, typer.Option(help="Last month, YYYY-MM (default: last full month).")] = None,
+    force: Annotated[str, typer.Option(help="Force the extracts are for (its districts and LSOAs are used).")] = "Cambridgeshire Constabulary",
+    scale: Annotated[float, typer.Option(help="Volume factor (1.0 = published national-average force volumes).")] = 1.0,
+) -> None:
+    """Write GENERATED force extracts (calls, incidents, recorded crimes, surveys) for demos and tests.
+
+    No force publishes these records, so thrv generates them in the documented schemas,
+    calibrated to published figures (docs/simulate.md), with seasonal, weekly and daily
+    cycles. Every row says `generated=true` and every report marks figures computed from it.
+
+    Example: `thrv simulate --out sim/ --seed 1 && thrv ingest sim/`
+    """
+    from thrv.demand import simulate as run
+
+    written = run(out, seed=seed, months=months, end=_optional_month(end, "--end"), force=force, scale=scale)
+    console.print(f"generated data (not real records) for {force}:")
+    _report_written(written)
+
+
+@app.command()
+def demand(
+    out: Annotated[Path, typer.Option(help="Folder for demand.json, the CSVs and the report.")] = Path("demand"),
+    db: DbOption = Path(DEFAULT_DB),
+    from_month: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: all held).")] = None,
+    to_month: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
+    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    fmt: FormatOption = "html",
+) -> None:
+    """Demand profile: volume by hour × weekday, by category and district; busiest hours; mix change.
+
+    Uses the calls and incidents extracts when the store holds them, and recorded crime.
+    """
+    from thrv.demand import build_demand, write_demand
+
+    formats = _formats(fmt)
+    with _open(db, read_only=True) as store:
+        try:
+            model = build_demand(store, _optional_month(from_month, "--from"), _optional_month(to_month, "--to"), area)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    _report_written(write_demand(model, out, formats))
+
+
+@app.command()
+def forecast(
+    out: Annotated[Path, typer.Option(help="Folder for forecast.json, forecast.csv, forecast_backtest.csv and the report.")] = Path("forecast"),
+    db: DbOption = Path(DEFAULT_DB),
+    horizon: Annotated[int, typer.Option(help="Months ahead (12 to 48).", min=1, max=48)] = 12,
+    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    scenarios: Annotated[Path | None, typer.Option(help="Scenario file (TOML): population growth, trend changes.")] = None,
+    fast: Annotated[bool, typer.Option(help="Leave AutoARIMA out of the candidate models (much quicker).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fmt: FormatOption = "html",
+) -> None:
+    """Likely future demand with 80% and 95% prediction intervals, and the backtest behind it.
+
+    For each monthly series (crime by type, force and district; incidents by category;
+    calls by line) candidate models (AutoETS, AutoARIMA, seasonal naive) are compared by
+    rolling-origin backtests and the one with the lowest MASE against a seasonal-naive
+    forecast is used; the backtest table says where no model beats seasonal naive.
+    """
+    from thrv.demand import build_forecast, write_forecast
+
+    formats = _formats(fmt)
+    progress, task = _steps("forecast", 2)
+    with _open(db, read_only=True) as store, progress:
+        progress.update(task, description="backtests and forecasts")
+        try:
+            model = build_forecast(store, horizon=horizon, area=area, scenarios=scenarios, seed=seed, with_arima=not fast)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        progress.advance(task)
+        written = write_forecast(model, out, formats)
+        progress.advance(task)
+    _report_written(written)
+
+
 user_app = typer.Typer(help="Manage dashboard users (passwords are stored only as salted hashes).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
