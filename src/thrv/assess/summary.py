@@ -14,11 +14,12 @@ def summary(model: dict[str, Any], config: AssessConfig) -> dict[str, Any]:
     schemes = model["harm"]["schemes"]
     years = totals["years"]
     pop = totals["population"]
-    rate = totals["crimes_excluding_asb"] / pop * 1000 / years if pop and years else None
+    rate = totals["crimes_excluding_asb"] / pop * 1000 / years if pop and pop == pop and years else None
     headline = [
         f"{meta['scope']['name']}, {meta['period']['label']} ({_months(meta['period']['months_held'])}): "
         f"{totals['crimes_excluding_asb']:,} crimes and {totals['asb_incidents']:,} anti-social behaviour incidents "
-        f"recorded; {num(rate, 1)} crimes per 1,000 residents a year."
+        "recorded" + (f"; {num(rate, 1)} crimes per 1,000 residents a year." if rate is not None
+                      else " (no rate: a force held has no resident population in the shipped data).")
     ]
     by_type = model["harm"]["by_type"]
     if by_type and schemes:
