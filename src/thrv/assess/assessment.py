@@ -7,11 +7,9 @@ measures; the top priorities choose the extra hot-spot map layers.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 import h3
-import numpy as np
 import pandas as pd
 
 from thrv import __version__
@@ -96,7 +94,7 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
     repeat = conc.repeat_locations(points, schemes, config, scope) if len(points) else {"points": 0}
 
     # vulnerability and priorities
-    vuln = vulnerability(con, scope, period, config)
+    vuln = vulnerability(con, scope, period, config, schemes)
     measures, per_scheme, skipped = theme_measures(matrix, by_type, series, by_lsoa_type, schemes, vuln, config)
     ranked = _priorities(matrix, measures, per_scheme, config)
 
@@ -111,7 +109,7 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
         "sensitivity": ranked["sensitivity"],
         "harm": harm,
         "trends": {
-            "method": trends.__doc__.split("\n\n")[1] if trends.__doc__ else "",
+            "method": trends.METHOD,
             "series": records(trend_table),
             "harm_share_changes": records(shares),
             "emerging": emerging,
@@ -249,4 +247,4 @@ def _meta(scope: Scope, first: dt.date, last: dt.date, period: list[dt.date], co
     }
 
 
-__all__ = ["build_assessment", "math", "np"]
+__all__ = ["build_assessment"]

@@ -71,11 +71,20 @@ class HarmScheme:
 
 
 def _key_for(path: Path) -> str:
+    """Short key for column names: 'cchi' and 'css' for the shipped per-type files, else the file stem."""
     stem = path.name.split(".")[0].lower()
     for key in KNOWN:
-        if stem.startswith(key + "_") or stem == key:
+        if stem in {key, f"{key}_policeuk"}:
             return key
     return re.sub(r"[^a-z0-9]+", "_", stem).strip("_") or "harm"
+
+
+def _default_name(path: Path, offence_level: bool) -> str:
+    stem = path.name.split(".")[0].lower()
+    for key, name in KNOWN.items():
+        if stem.startswith(key):
+            return f"{name} (offence weights)" if offence_level else name
+    return path.stem
 
 
 def _first(frame: pd.DataFrame, column: str, default: str) -> str:
@@ -117,6 +126,22 @@ def _types_from_offences(frame: pd.DataFrame) -> tuple[dict[str, float], list[st
     return weights, notes
 
 
+def normalise_code(code: str) -> str:
+    """'008N ' -> '8N', '28e' -> '28E': Home Office offence codes as force extracts store them."""
+    return re.sub(r"^0+(?=\d)", "", str(code).strip().upper().replace(" ", ""))
+
+
+def _offence_weights(frame: pd.DataFrame) -> dict[str, float]:
+    """Weight per offence code; a combined code ('1/4.1/4.10/4.2', homicide) also gives each part."""
+    out: dict[str, float] = {}
+    for code, weight in zip(frame["offence_code"], frame["weight"], strict=True):
+        whole = normalise_code(code)
+        out[whole] = float(weight)
+        for part in whole.split("/"):
+            out.setdefault(part, float(weight))
+    return out
+
+
 def load_scheme(path: Path) -> HarmScheme:
     """Read a harm weight file: per type (``crime_type,weight``) or per offence (``offence_code,weight``)."""
     path = Path(path)
@@ -133,7 +158,7 @@ def load_scheme(path: Path) -> HarmScheme:
     notes: list[str] = []
     offence_weights: dict[str, float] = {}
     if "offence_code" in frame.columns:
-        offence_weights = {str(c).strip(): float(w) for c, w in zip(frame["offence_code"], frame["weight"], strict=True)}
+        offence_weights = _offence_weights(frame)
         weights, notes = _types_from_offences(frame)
         method = "volume-weighted mean of offence weights per police.uk type (volumes: E&W recorded offences 2017/18)"
     elif "crime_type" in frame.columns:
@@ -155,7 +180,7 @@ def load_scheme(path: Path) -> HarmScheme:
     key = _key_for(path)
     return HarmScheme(
         key=key,
-        name=_first(frame, "name", KNOWN.get(key, path.stem)),
+        name=_first(frame, "name", _default_name(path, bool(offence_weights))),
         unit=_first(frame, "unit", "weight"),
         version=_first(frame, "version", path.name),
         source=_first(frame, "source", str(path)),

@@ -121,10 +121,17 @@ def _type_theme(theme: Theme, by_type: pd.DataFrame, total_records: float, harm_
 
 def _flag_theme(flag: Mapping[str, Any]) -> dict[str, Any]:
     share = flag.get("share_pct")
-    return {
+    out: dict[str, Any] = {
         "volume": {"value": share, "detail": f"{pct(share, 1)} of force-recorded crimes ({flag.get('crimes', 0):,})"},
         "trend": {"value": flag.get("trend_pct_per_year"), "p": flag.get("trend_p"), "note": flag.get("trend_note", "")},
     }
+    shares = {k: v for k, v in (flag.get("harm_share_pct") or {}).items() if v is not None}
+    if shares:
+        harm = float(np.mean(list(shares.values())))
+        out["harm"] = {"value": harm, "detail": f"{pct(harm, 1)} of force-recorded harm ("
+                       + ", ".join(f"{k.upper()} {pct(v, 1)}" for k, v in shares.items()) + ")"}
+        out["harm_by_scheme"] = {k: (v, f"{pct(v, 1)} of {k.upper()} force-recorded harm") for k, v in shares.items()}
+    return out
 
 
 def lsoa_type_matrix(records: pd.DataFrame, lsoa_ids: Sequence[str]) -> pd.DataFrame:

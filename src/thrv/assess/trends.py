@@ -43,6 +43,14 @@ from thrv.stats import (
 )
 from thrv.stats.shares import weighted_share_change_many
 
+METHOD = (
+    "Long-term direction: quasi-Poisson regression of monthly counts with month-of-year effects (from 24 "
+    "months), annual % change with its interval; Mann–Kendall on deseasonalised counts with Sen's slope as a "
+    "check. Recent change: the last months against the same months a year earlier, paired month by month, by "
+    "the exact conditional Poisson test (rate ratio). SPC: XmR chart, Making Data Count rules; a high special "
+    "cause in the latest months is a new signal. Share of harm: delta-method z-test. Benjamini–Hochberg q-values "
+    "within each family of tests."
+)
 ALL_CRIME = "All crime (excluding ASB)"
 #: a rise in these mostly reflects proactive policing, so SPC calls it neither good nor bad
 PROACTIVE = frozenset({"Drugs", "Possession of weapons"})
