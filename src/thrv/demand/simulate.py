@@ -210,6 +210,15 @@ def iso_local_date(epoch: np.ndarray) -> pa.Array:
     return pc.utf8_slice_codeunits(iso_local(epoch), 0, 10)
 
 
+def force_tag(force: str) -> str:
+    """A prefix that keeps generated identifiers of different forces apart (e.g. 'cambridgeshire-').
+
+    Stores replace extract rows by identifier, so two forces' generated files must not share ids.
+    """
+    found = force_by_name(force)
+    return f"{found.slug}-" if found else ""
+
+
 def ids(prefix: str, n: int, width: int = 8) -> pa.Array:
     numbers = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0")
     return pc.binary_join_element_wise(pa.scalar(prefix), numbers, "")
@@ -286,7 +295,7 @@ def simulate_calls(rng: np.random.Generator, cal: Calendar, cfg: dict[str, Any],
     abandoned_text = np.where(is_phone, np.where(calls["abandoned"], "true", "false"), "")
     return pa.table(
         {
-            "call_id": ids("C", len(calls), 9),
+            "call_id": ids(force_tag(force) + "C", len(calls), 9),
             "line": pa.array(calls["line"].to_numpy(), pa.string()),
             "offered_at": iso_local(calls["offered"].to_numpy()),
             "answered_at": iso_local(calls["answered"].to_numpy(), valid),
@@ -353,7 +362,7 @@ def simulate_incidents(
     labels = np.array(names)
     return pa.table(
         {
-            "incident_id": ids("INC", n, 8),
+            "incident_id": ids(force_tag(force) + "INC", n, 8),
             "created_at": iso_local(created),
             "grade": pa.array(grades, pa.string()),
             "opening_category": pa.array(labels[opening], pa.string()),

@@ -24,6 +24,7 @@ from thrv.demand.simulate import (
     Geography,
     cycle_weights,
     draw_times,
+    force_tag,
     ids,
     iso_local,
     iso_local_date,
@@ -141,7 +142,7 @@ def simulate_crimes(
     outcome_date = iso_local_date(outcome_at)
     return pa.table(
         {
-            "crime_id": ids("CR", n, 8),
+            "crime_id": ids(force_tag(force) + "CR", n, 8),
             "offence_code": pa.array(codes.astype(str), pa.string()),
             "recorded_at": iso_local(recorded),
             "committed_from": iso_local(committed_from),
@@ -187,7 +188,7 @@ def simulate_surveys(rng: np.random.Generator, cal: Calendar, cfg: dict[str, Any
     columns: dict[str, list[Any]] = {k: [] for k in ("respondent", "survey", "at", "lsoa", "district", "question", "answer", "scale")}
     respondent = 0
     for survey, spec in cfg["surveys"].items():
-        prefix = "VS" if survey == "victim_satisfaction" else "PC"
+        prefix = force_tag(force) + ("VS" if survey == "victim_satisfaction" else "PC")
         for m in months:
             k = int(rng.poisson(float(spec["respondents"])))
             if not k:
