@@ -8,7 +8,13 @@ from typing import Any
 
 
 def missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None, NaN, or anything that is not a number (a template's undefined value)."""
+    if v is None or isinstance(v, bool):
+        return v is None
+    try:
+        return math.isnan(float(v))
+    except (TypeError, ValueError):
+        return True
 
 
 def num(v: Any, dp: int = 0) -> str:
