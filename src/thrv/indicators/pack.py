@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +258,8 @@ def build_pack(
     }
     indicators = {i.id: i for i in expand(templates, values_of)}
     tables = sorted({i.table for i in indicators.values()})
+    generated = _tables_with_generated_rows(con, tables)
+    indicators = {k: (replace(i, generated=True) if i.table in generated else i) for k, i in indicators.items()}
     forces = _store_forces(con, tables)
     if not forces:
         raise ValueError("the store holds no records: run `thrv ingest` first")
@@ -341,6 +343,18 @@ def _with_value_comparisons(
     table = table.reset_index()
     add_changes(table)
     return table
+
+
+def _tables_with_generated_rows(con: Any, tables: Sequence[str]) -> set[str]:
+    """Tables holding rows marked ``generated`` (simulated extracts): their figures are flagged."""
+    existing = set(con.list_tables())
+    out = set()
+    for table in tables:
+        if table in existing:
+            t = con.table(table)
+            if "generated" in t.columns and int(t.filter(t.generated.fill_null(False)).limit(1).count().execute()) > 0:
+                out.add(table)
+    return out
 
 
 def _crime_type_indicators(indicators: dict[str, Indicator]) -> list[str]:

@@ -83,12 +83,41 @@ def _check_n_boot(n_boot: int) -> int:
     return int(n_boot)
 
 
+def _median_variance(x: FloatArray) -> float:
+    """Price & Bonett's distribution-free variance of a sample median (order statistics)."""
+    n = x.size
+    xs = np.sort(x)
+    c = max(1, int(round((n + 1) / 2 - np.sqrt(n))))
+    alpha_c = min(1.0, 2 * stats.binom.cdf(c - 1, n, 0.5))
+    z = stats.norm.ppf(1 - alpha_c / 2) if alpha_c < 1 else np.nan
+    return float(((xs[n - c] - xs[c - 1]) / (2 * z)) ** 2)
+
+
+def price_bonett_interval(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.95) -> tuple[float, float]:
+    """Interval for median(a) − median(b), Price & Bonett (2002), distribution-free.
+
+    Each median's variance comes from two order statistics around it (Bonett & Price 2002);
+    the difference is then normal. Unlike a bootstrap it costs one sort per sample, so a pack
+    can afford it for hundreds of comparisons of tens of thousands of response times.
+    """
+    confidence = check_confidence(confidence)
+    xa = np.asarray(a, dtype=np.float64)
+    xb = np.asarray(b, dtype=np.float64)
+    if xa.size < 2 or xb.size < 2:
+        return (float("nan"), float("nan"))
+    diff = float(np.median(xa) - np.median(xb))
+    se = np.sqrt(_median_variance(xa) + _median_variance(xb))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    return (diff - z * se, diff + z * se)
+
+
 def mann_whitney_test(
     a: npt.ArrayLike,
     b: npt.ArrayLike,
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: Seed = 0,
+    interval: str = "bootstrap",
 ) -> TestResult:
     """Mann–Whitney U (Wilcoxon rank-sum) test that a and b come from the same distribution.
 
@@ -99,7 +128,8 @@ def mann_whitney_test(
     the usual robust choice for skewed times.
 
     Estimate: median(a) − median(b); interval: percentile bootstrap with
-    ``n_boot`` resamples drawn from ``seed``.  Rarely, the test is significant
+    ``n_boot`` resamples drawn from ``seed``, or with ``interval="price_bonett"`` the
+    distribution-free order-statistic interval of :func:`price_bonett_interval` (fast).  Rarely, the test is significant
     while the medians are equal (distributions differing away from the
     middle); :func:`thrv.stats.labels.classify` then says "Comparable".
     """
@@ -112,7 +142,9 @@ def mann_whitney_test(
     test = stats.mannwhitneyu(xa, xb, alternative="two-sided")
     low: float | None = None
     high: float | None = None
-    if min(xa.size, xb.size) >= 2:
+    if min(xa.size, xb.size) >= 2 and interval == "price_bonett":
+        low, high = price_bonett_interval(xa, xb, confidence)
+    elif min(xa.size, xb.size) >= 2:
         low, high, _ = _bootstrap(xa, xb, confidence, n_boot, seed)
     else:
         note = f"{note} A bootstrap interval needs two or more values in each sample.".strip()

@@ -199,8 +199,9 @@ class Store:
         if read.table.num_rows == 0:
             return 0, []
         if kind.replace_by == "id" and kind.id_column:
-            keys = pa.table({"k": read.table[kind.id_column]})
-            match = f"t.{kind.id_column} = k.k"
+            # identifiers are a force's own: the same id from another force is another record
+            keys = pa.table({"k": read.table[kind.id_column], "f": read.table["force"]})
+            match = f"t.{kind.id_column} = k.k AND t.force = k.f"
         else:
             units = read.units()
             keys = pa.table(
