@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -87,6 +88,10 @@ def ingest(
     reload: Annotated[
         bool, typer.Option(help="Re-apply files whose content is already stored (e.g. to restore an older version).")
     ] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="Column mapping (TOML) from a force's own headings and codes to thrv's (docs/schema.md)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Load data.police.uk files (street, outcomes, stop and search) and force extracts.
@@ -100,7 +105,13 @@ def ingest(
     """
     from thrv.ingest import ingest as run_ingest
     from thrv.sources.files import SourceError
+    from thrv.sources.mapping import MappingError, load_mapping
 
+    try:
+        columns = load_mapping(mapping) if mapping else None
+    except MappingError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     with _open(db) as store:
         progress = Progress(
             TextColumn("[bold]ingest[/bold]"),
@@ -119,7 +130,7 @@ def ingest(
                 progress.update(task, total=total, completed=index, description=getattr(source, "basename", ""))
 
             try:
-                report = run_ingest(store, paths, force_name=force, reload=reload, on_file=on_file)
+                report = run_ingest(store, paths, force_name=force, reload=reload, on_file=on_file, mapping=columns)
             except SourceError as exc:
                 err.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from exc
@@ -137,12 +148,14 @@ def _print_ingest(report: object) -> None:
     assert isinstance(report, IngestReport)
     for outcome in report.files:
         if outcome.status == "refused":
-            err.print(f"[red]refused:[/red] {outcome.message}")
+            err.print(f"[red]refused:[/red] {escape(outcome.message)}", highlight=False, soft_wrap=True)
         elif outcome.rows_quarantined:
             console.print(
                 f"[yellow]quarantined[/yellow] {outcome.rows_quarantined:,} of {outcome.rows_read:,} rows "
                 f"in {outcome.name} (see `thrv quarantine`)"
             )
+            for line in outcome.examples:
+                console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     by_status = {s: [f for f in report.files if f.status == s] for s in ("stored", "skipped", "refused")}
     read = report.total("rows_read")
     stored = report.total("rows_stored")

@@ -34,6 +34,8 @@ class FileOutcome:
     message: str = ""
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: the first few quarantined rows as "file:line: reason", to show at once
+    examples: list[str] = field(default_factory=list)
 
     @property
     def reconciles(self) -> bool:
@@ -122,4 +124,5 @@ def _ingest_one(
         rows_replaced=result.rows_replaced,
         notes=notes,
         seconds=time.perf_counter() - clock,
+        examples=[f"{source.name}:{b.line}: {b.reason}" for b in read.bad[:3]],
     )

@@ -50,10 +50,13 @@ class _Reasons:
     def __init__(self, n: int) -> None:
         self.values: pa.Array = pa.nulls(n, pa.string())
 
-    def add(self, failed: pa.Array, message: pa.Array | str) -> None:
+    def add(self, failed: pa.Array, message: pa.Array | str | Callable[[], pa.Array]) -> None:
+        """Record ``message`` for rows that failed; a callable message is built only if any did."""
         failed = pc.fill_null(failed, False)
         if not pc.any(failed).as_py():
             return
+        if callable(message):
+            message = message()
         take = pc.and_(failed, pc.is_null(self.values))
         self.values = pc.if_else(take, message, self.values)
 
@@ -104,7 +107,7 @@ def _typed(column: Column, values: pa.Array, reasons: _Reasons) -> pa.Array:
         distinct = pc.unique(values).drop_null()
         ok_distinct = pc.match_substring_regex(distinct, _MONTH)
         ok = pc.is_in(values, distinct.filter(ok_distinct))
-        reasons.add(pc.and_(present, pc.invert(ok)), _message(f"bad {heading}", values, " (expected YYYY-MM)"))
+        reasons.add(pc.and_(present, pc.invert(ok)), lambda: _message(f"bad {heading}", values, " (expected YYYY-MM)"))
         good = pc.if_else(ok, values, pa.scalar(None, pa.string()))
         joined = pc.binary_join_element_wise(good, pa.scalar("-01"), "")
         return pc.strptime(joined, format="%Y-%m-%d", unit="s").cast(pa.date32())
@@ -112,7 +115,7 @@ def _typed(column: Column, values: pa.Array, reasons: _Reasons) -> pa.Array:
         ok = pc.match_substring_regex(values, _DATE)
         parsed = pc.strptime(pc.if_else(ok, values, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s", error_is_null=True)
         bad = pc.and_(present, pc.is_null(parsed))
-        reasons.add(bad, _message(f"bad {heading}", values, " (expected YYYY-MM-DD)"))
+        reasons.add(bad, lambda: _message(f"bad {heading}", values, " (expected YYYY-MM-DD)"))
         return parsed.cast(pa.date32())
     if kind in {"longitude", "latitude", "float"}:
         try:  # the common case: every value is a plain number
@@ -120,23 +123,23 @@ def _typed(column: Column, values: pa.Array, reasons: _Reasons) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         ok = pc.match_substring_regex(values, _NUMBER)
-        reasons.add(pc.and_(present, pc.invert(ok)), _message(f"{heading}", values, " is not a number"))
+        reasons.add(pc.and_(present, pc.invert(ok)), lambda: _message(f"{heading}", values, " is not a number"))
         return pc.if_else(ok, values, pa.scalar(None, pa.string())).cast(pa.float64())
     if kind == "int":
         ok = pc.match_substring_regex(values, _INTEGER)
-        reasons.add(pc.and_(present, pc.invert(ok)), _message(f"{heading}", values, " is not a whole number"))
+        reasons.add(pc.and_(present, pc.invert(ok)), lambda: _message(f"{heading}", values, " is not a whole number"))
         return pc.if_else(ok, values, pa.scalar(None, pa.string())).cast(pa.int64())
     if kind == "bool":
         lowered = pc.utf8_lower(values)
         is_true = pc.is_in(lowered, pa.array(sorted(_TRUE)))
         is_false = pc.is_in(lowered, pa.array(sorted(_FALSE)))
         bad = pc.and_(present, pc.invert(pc.or_(is_true, is_false)))
-        reasons.add(bad, _message(f"{heading}", values, " is not true/false"))
+        reasons.add(bad, lambda: _message(f"{heading}", values, " is not true/false"))
         return pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
     if kind == "timestamp":
         parsed = _parse_timestamps(values)
         bad = pc.and_(present, pc.is_null(parsed))
-        reasons.add(bad, _message(f"bad {heading}", values, " (expected an ISO 8601 date and time)"))
+        reasons.add(bad, lambda: _message(f"bad {heading}", values, " (expected an ISO 8601 date and time)"))
         return parsed
     raise ValueError(f"unknown column type {kind!r} for {column.name}")
 
@@ -151,14 +154,17 @@ def _check_coordinates(columns: dict[str, pa.Array], reasons: _Reasons) -> None:
         pc.or_(pc.less(lat, UK_LATITUDE[0]), pc.greater(lat, UK_LATITUDE[1])),
         pc.or_(pc.less(lon, UK_LONGITUDE[0]), pc.greater(lon, UK_LONGITUDE[1])),
     )
-    shown = pc.binary_join_element_wise(
-        pc.cast(pc.fill_null(lat, float("nan")), pa.string()),
-        pc.cast(pc.fill_null(lon, float("nan")), pa.string()),
-        ", ",
-    )
-    message = pc.binary_join_element_wise(
-        pa.scalar("coordinates outside the UK (latitude, longitude = "), shown, pa.scalar(")"), ""
-    )
+
+    def message() -> pa.Array:
+        shown = pc.binary_join_element_wise(
+            pc.cast(pc.fill_null(lat, float("nan")), pa.string()),
+            pc.cast(pc.fill_null(lon, float("nan")), pa.string()),
+            ", ",
+        )
+        return pc.binary_join_element_wise(
+            pa.scalar("coordinates outside the UK (latitude, longitude = "), shown, pa.scalar(")"), ""
+        )
+
     reasons.add(outside, message)
 
 
