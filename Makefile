@@ -22,9 +22,17 @@ system:
 	sh scripts/setup-system.sh
 
 demo: $(STAMP) system
-	rm -f $(DB) $(DB).wal
+	rm -rf out/demo
 	$(BIN)/thrv ingest data/sample --db $(DB)
+	$(BIN)/thrv simulate --out out/demo/generated --months 24 --end 2025-12 --seed 1
+	$(BIN)/thrv ingest out/demo/generated --db $(DB)
 	$(BIN)/thrv status --db $(DB)
+	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack --format html,pdf,xlsx
+	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --levels force,area,district
+	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
+	$(BIN)/thrv demand --db $(DB) --out out/demo/demand
+	$(BIN)/thrv forecast --db $(DB) --horizon 12 --fast --out out/demo/forecast
+	@echo "done: open out/demo/pack/pack.html, out/demo/assessment/assessment.html"
 
 test: $(STAMP) system
 	$(BIN)/pytest -q
@@ -35,6 +43,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/national.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -131,7 +131,7 @@ def test_a_failure_half_way_leaves_the_store_as_it_was(store: Store, monkeypatch
     monkeypatch.setattr(Store, "_insert_rows", disk_error)
     corrected = Path(store.path).with_name("2024-01-cambridgeshire-street.csv")
     corrected.write_text("".join(real_lines("2024-01", n=100)))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left"):
         ingest(store, [corrected])
     assert _counts(store) == before
 

@@ -189,9 +189,10 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
     for col in ("table", "rows", "forces", "first month", "last month"):
         table.add_column(col, justify="right" if col in {"rows", "forces"} else "left")
     for row in st.tables.itertuples(index=False):
+        generated = int(getattr(row, "generated_rows", 0) or 0)
         table.add_row(
-            str(row.table),
-            f"{int(row.rows):,}",
+            str(row.table) + (" (GENERATED)" if generated and generated == row.rows else " (some generated)" if generated else ""),
+            _count(row.rows),
             _fmt(getattr(row, "forces", "")),
             _fmt_month(getattr(row, "first_month", None)),
             _fmt_month(getattr(row, "last_month", None)),
@@ -200,11 +201,11 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
     if not st.coverage.empty:
         cov = Table(title="coverage by force")
         for col in ("table", "force", "months", "first", "last", "rows", "missing months"):
-            cov.add_column(col)
+            cov.add_column(col, no_wrap=col in {"table", "force"})
         for r in st.coverage.itertuples(index=False):
             cov.add_row(
                 str(r.table), str(r.force), str(r.months), _fmt_month(r.first_month), _fmt_month(r.last_month),
-                f"{int(r.rows):,}", str(r.missing_months) or "none",
+                _count(r.rows), str(r.missing_months) or "none",
             )
         console.print(cov)
     if not st.quarantine.empty:
@@ -212,11 +213,11 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
         for col in ("kind", "reason", "rows"):
             q.add_column(col)
         for r in st.quarantine.head(15).itertuples(index=False):
-            q.add_row(str(r.kind), str(r.reason), f"{int(r.rows):,}")
+            q.add_row(str(r.kind), str(r.reason), _count(r.rows))
         console.print(q)
     files = st.files
     if not files.empty:
-        parts = [f"{int(r.files)} {r.status}" for r in files.itertuples(index=False)]
+        parts = [f"{_count(r.files)} {r.status}" for r in files.itertuples(index=False)]
         console.print("files: " + ", ".join(parts) + ("; rows reconcile" if st.reconciled else "; [red]rows do not reconcile[/red]"))
 
 
@@ -384,7 +385,14 @@ def assess(
     """
     from dataclasses import replace
 
-    from thrv.assess import AreaError, AssessConfig, HarmError, PriorityError, build_assessment, write_assessment
+    from thrv.assess import (
+        AreaError,
+        AssessConfig,
+        HarmError,
+        PriorityError,
+        build_assessment,
+        write_assessment,
+    )
 
     first = _optional_month(from_month, "--from")
     last = _optional_month(to_month, "--to")
@@ -562,6 +570,10 @@ def serve(
         err.print(f"[yellow]warning:[/yellow] listening on {host}: put it behind TLS before exposing it")
     console.print(f"thrv dashboard on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _count(value: Any) -> str:
+    return f"{int(value):,}"
 
 
 def _fmt(value: object) -> str:

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thrv.indicators.compare import CompareOptions, add_months, baseline_end_for, build_matrix, compare
+from thrv.indicators.compare import (
+    CompareOptions,
+    add_months,
+    baseline_end_for,
+    build_matrix,
+    compare,
+)
 from thrv.indicators.definitions import Condition, Indicator
 
 COUNT = Indicator("burglary", "Burglary", "count", "crimes", where=(Condition("crime_type", ("Burglary",)),))
@@ -82,20 +88,20 @@ def test_zero_counts_are_zeros_and_labels_say_comparable() -> None:
 
 def test_a_month_with_no_data_is_empty_not_zero() -> None:
     months = [m for m in _all_months("2022-01", "2025-12") if m != "2024-12"]
-    out = _run(_series({m: 10 for m in months}), months, "2025-12").iloc[0]
+    out = _run(_series(dict.fromkeys(months, 10)), months, "2025-12").iloc[0]
     assert pd.isna(out["prev_1y"])  # 2024-12 missing
     assert out["avg_1y"] == 10 and out["avg_1y_months"] == 11
     assert out["rolling_12m"] == 120
     assert pd.isna(out["baseline"])  # Apr 2024 - Mar 2025 includes the missing December
     assert out["label"] == "Insufficient data"
-    gap = _run(_series({m: 10 for m in months}), months, "2024-12").iloc[0]
+    gap = _run(_series(dict.fromkeys(months, 10)), months, "2024-12").iloc[0]
     assert pd.isna(gap["current"]) and gap["label_1y"] == "Insufficient data"
     assert pd.isna(gap["rolling_12m"])  # a 12-month total with a missing month is not a total
 
 
 def test_averages_need_three_quarters_of_their_months() -> None:
     months = _all_months("2025-05", "2025-12")  # 7 months before December
-    out = _run(_series({m: 5 for m in months}), months, "2025-12").iloc[0]
+    out = _run(_series(dict.fromkeys(months, 5)), months, "2025-12").iloc[0]
     assert pd.isna(out["avg_1y"]) and out["label_1y"] == "Insufficient data"
 
 
@@ -110,8 +116,8 @@ def test_a_district_with_one_crime() -> None:
 
 def test_proportions_pool_numerators_and_denominators() -> None:
     months = _all_months("2024-01", "2025-12")
-    num = {m: 10.0 for m in months}
-    den = {m: 100.0 for m in months}
+    num = dict.fromkeys(months, 10.0)
+    den = dict.fromkeys(months, 100.0)
     num["2025-12"], den["2025-12"] = 30.0, 100.0
     out = _run(_series(num, indicator="charged", den=den), months, "2025-12").iloc[0]
     assert out["current"] == pytest.approx(30.0)

@@ -125,7 +125,7 @@ def test_every_count_figure_matches_an_independent_computation(sample_store: Pat
     for ind in pack.indicators.values():
         if ind.table != "crimes" or ind.measure != "count":
             continue
-        [cond] = [c for c in ind.where]
+        [cond] = list(ind.where)
         hit = raw["crime_type"].isin(cond.values)
         rows = raw[~hit] if cond.negate else raw[hit]
         scopes = {("force", FORCE): rows}

@@ -10,7 +10,12 @@ import pytest
 from scipy.linalg import null_space
 
 from thrv.indicators.pack import build_pack
-from thrv.report.disclosure import COUNT_COLUMNS, DisclosureRule, collect_cells_published, public_model
+from thrv.report.disclosure import (
+    COUNT_COLUMNS,
+    DisclosureRule,
+    collect_cells_published,
+    public_model,
+)
 from thrv.report.model import pack_model
 from thrv.store.database import Store
 

@@ -36,8 +36,8 @@ def test_known_signals() -> None:
     flat = [10.0, 12, 9, 11, 10, 12, 9, 11, 10, 12, 9, 11]
     _compare(
         [
-            flat + [30.0],  # beyond the upper limit
-            flat + [12, 12, 12, 12, 12, 12, 12],  # a shift above the mean
+            [*flat, 30.0],  # beyond the upper limit
+            [*flat, 12, 12, 12, 12, 12, 12, 12],  # a shift above the mean
             [1.0, 2, 3, 4, 5, 6, 7, 8],  # a trend
             [5.0],  # too short
             [3.0, 3.0, 3.0],  # no variation

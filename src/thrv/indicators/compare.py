@@ -126,7 +126,7 @@ def build_matrix(
         cov = coverage.copy()
         cov["col"] = np.array([month_index(m) for m in cov["month"]]) - month_index(first)
         cov = cov[(cov["col"] >= 0) & (cov["col"] < n_months) & (cov["rows"] > 0)]
-        held = {(t, f): set() for t, f in zip(cov["table"], cov["force"], strict=True)}
+        held: dict[tuple[str, str], set[int]] = {(t, f): set() for t, f in zip(cov["table"], cov["force"], strict=True)}
         for t, f, c in zip(cov["table"], cov["force"], cov["col"], strict=True):
             held[(t, f)].add(int(c))
         for i, (t, f) in enumerate(zip(keys["table"], keys["force"], strict=True)):
@@ -188,7 +188,7 @@ def _count_test(
         for k in fields:
             v = getattr(res, k) if res is not None else None
             fields[k].append(np.nan if v is None else float(v))
-    return TestResultArray(method=method or test, confidence=confidence, null_value=null, **{k: np.array(v) for k, v in fields.items()})  # type: ignore[arg-type]
+    return TestResultArray(method=method or test, confidence=confidence, null_value=null, **{k: np.array(v) for k, v in fields.items()})
 
 
 def add_changes(out: pd.DataFrame) -> None:
@@ -265,7 +265,7 @@ def compare(
         tests = np.full(len(keys), "", dtype=object)
         cols = {k: np.full(len(keys), np.nan) for k in ("p_value", "estimate", "ci_low", "ci_high")}
         for ind_id, idx in out.groupby("indicator").indices.items():
-            ind = indicators[ind_id]
+            ind = indicators[str(ind_id)]
             if ind.measure == "proportion":
                 res = two_proportion_test_many(a_n[idx], a_d[idx], b_n_[idx], b_d_[idx], options.confidence)
             elif ind.measure == "count":
@@ -283,8 +283,8 @@ def compare(
                 continue  # medians are compared from row values elsewhere
             labels[idx] = classify_many(res, ind.direction, options.alpha)  # type: ignore[arg-type]
             tests[idx] = np.where(np.isfinite(res.p_value), res.method, "")
-            for k in cols:
-                cols[k][idx] = getattr(res, k)
+            for name, column in cols.items():
+                column[idx] = getattr(res, name)
         out[f"label{suffix}"] = labels
         out[f"test{suffix}"] = tests
         out[f"p_value{suffix}"] = cols["p_value"]

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -98,10 +99,11 @@ def build_hierarchy(force_names: list[str], areas_path: Path | None = None) -> H
                 f"its districts are {sorted(names)}"
             )
         area_of.update({(name, d): a for a, ds in configured.items() for d in ds})
-    districts = dists.assign(area=[area_of.get((f, d)) for f, d in zip(dists["force"], dists["district"], strict=True)])
+    areas: list[Any] = [area_of.get((f, d)) for f, d in zip(dists["force"], dists["district"], strict=True)]
+    districts = dists.assign(area=areas)
     districts = districts[["force", "area", "district_code", "district"]].reset_index(drop=True)
 
-    pop_rows: list[tuple[str, str, str, str, float]] = []
+    pop_rows: list[tuple[Any, ...]] = []
     for name in force_names:
         force = known.get(name)
         pop_rows.append(("force", name, name, force.pfa_code if force else "",

@@ -91,10 +91,10 @@ def compare_values(
     need = {"current": 1, "avg_1y": int(np.ceil(options.min_coverage * 12)), "avg_3y": int(np.ceil(options.min_coverage * 36)), "rolling_12m": 12, "baseline": 12}
     assigned = assigned.assign(_m=assigned["month"].map(month_index))
     for key, group in assigned.groupby(KEYS, sort=False):
-        ind = indicators[key[0]]
+        ind = indicators[str(key[0])]
         month_idx = group["_m"].to_numpy()
         all_values = group["value"].to_numpy()
-        held = covered.get((ind.table, key[2]), set())
+        held = covered.get((ind.table, str(key[2])), set())
         q = _stat(ind.measure)
         pools: dict[str, np.ndarray | None] = {}
         row: dict[str, object] = dict(zip(KEYS, key, strict=True))

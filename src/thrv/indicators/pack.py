@@ -373,10 +373,7 @@ def _restrict(df: pd.DataFrame, hierarchy: Hierarchy, level: str, force: str, na
     if level == "force":
         return df
     d = hierarchy.districts[hierarchy.districts["force"] == force]
-    if level == "area":
-        districts = set(d[d["area"] == name]["district"])
-    else:
-        districts = {name}
+    districts = set(d[d["area"] == name]["district"]) if level == "area" else {name}
     codes = set(d[d["district"].isin(districts)]["district_code"])
     lsoas = set(hierarchy.lsoas[hierarchy.lsoas["district_code"].isin(codes)]["lsoa_code"])
     keep = (

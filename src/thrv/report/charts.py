@@ -25,7 +25,7 @@ def to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
     return svg
 
 
-def _config(chart: alt.Chart | alt.LayerChart, width: int, height: int) -> alt.Chart | alt.LayerChart:
+def _config(chart: Any, width: int, height: int) -> Any:
     return (
         chart.properties(width=width, height=height)
         .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=10, titleFontSize=10, grid=False)
@@ -41,7 +41,7 @@ def trend_chart(
     spc: dict[str, Any] | None = None,
     width: int = 520,
     height: int = 160,
-) -> alt.Chart | alt.LayerChart:
+) -> Any:
     """Monthly line with the SPC centre line and limits, and the latest month marked."""
     df = pd.DataFrame([p for p in points if p.get("value") is not None])
     if df.empty:
@@ -68,7 +68,7 @@ def trend_chart(
     return _config(chart, width, height)
 
 
-def bar_chart(data: pd.DataFrame, x: str, y: str, title: str, width: int = 520, height: int = 200) -> alt.Chart:
+def bar_chart(data: pd.DataFrame, x: str, y: str, title: str, width: int = 520, height: int = 200) -> Any:
     chart = (
         alt.Chart(data)
         .mark_bar(color=PALETTE["line"])

@@ -111,13 +111,10 @@ def collect_cells(model: dict[str, Any]) -> tuple[dict[Cell, float], list[tuple[
 
     # within a series: rolling 12 months and baseline are sums of months; prev_ky is a month
     for series, cols in by_series.items():
-        def months_of(end: str) -> list[Cell]:
-            return [(*series, "m:" + _months_back(end, k)) for k in range(12)]
-
-        for total, end in (("rolling_12m", month), ("baseline", baseline_end)):
-            parts = months_of(end) if end else []
-            if total in cols and parts and all(p[4] in cols for p in parts):
-                relations.append(((*series, total), parts))
+        for summed, end in (("rolling_12m", month), ("baseline", baseline_end)):
+            months = [(*series, "m:" + _months_back(end, k)) for k in range(12)] if end else []
+            if summed in cols and months and all(m[4] in cols for m in months):
+                relations.append(((*series, summed), months))
         for k in (1, 2, 3):
             m = "m:" + _months_back(month, 12 * k)
             if f"prev_{k}y" in cols and m in cols:

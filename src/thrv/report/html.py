@@ -54,9 +54,9 @@ def formatted(row: dict[str, Any]) -> dict[str, str]:
     m = row.get("measure", "count")
     f = {k: fmt_value(row.get(k), m) for k in ("current", "prev_1y", "prev_2y", "prev_3y", "rolling_12m", "baseline")}
     f.update({k: fmt_value(row.get(k), m, "average") for k in ("avg_1y", "avg_3y")})
-    rate = row.get("rate_per_1000")
+    rate: Any = row.get("rate_per_1000")
     f["rate_per_1000"] = "" if _missing(rate) else (rate if isinstance(rate, str) else f"{float(rate):.2f}")
-    p = row.get("p_value")
+    p: Any = row.get("p_value")
     f["p_value"] = "" if _missing(p) else format_p(float(p))
     return f
 
@@ -76,8 +76,8 @@ def _findings(rows: list[dict[str, Any]], limit: int = 12) -> list[str]:
     def score(r: dict[str, Any]) -> tuple[int, float]:
         significant = r.get("label") in SIGNIFICANT or r.get("label_1y") in SIGNIFICANT
         special = str(r.get("spc_variation") or "").startswith("special cause")
-        p = min(x for x in (r.get("p_value"), r.get("p_value_1y"), 1.0) if not _missing(x))
-        return (0 if r.get("label") in SIGNIFICANT else 1 if significant or special else 2, float(p))
+        p = min(float(x) for x in (r.get("p_value"), r.get("p_value_1y"), 1.0) if x is not None and not _missing(x))
+        return (0 if r.get("label") in SIGNIFICANT else 1 if significant or special else 2, p)
 
     chosen = sorted((r for r in rows if score(r)[0] < 2), key=score)
     return [r["sentence"] for r in chosen[:limit]]

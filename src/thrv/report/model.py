@@ -46,7 +46,7 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
     records = table.to_dict("records")
     table["sentence"] = [
         sentence(
-            {k: _clean(v) for k, v in r.items()},
+            {str(k): _clean(v) for k, v in r.items()},
             ind[r["indicator"]].title,
             ind[r["indicator"]].measure,
             alpha,

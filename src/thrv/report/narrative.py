@@ -28,7 +28,7 @@ def _prior_year(yyyy_mm: str, years: int = 1) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{int(round(value)):,}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{round(value):,}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def format_p(p: float) -> str:
@@ -44,6 +44,12 @@ def _finite(value: Any) -> bool:
         return False
 
 
+def _v(row: dict[str, Any], key: str) -> float:
+    """A row's value as a float (NaN when missing), for arithmetic after a _finite check."""
+    value: Any = row.get(key)
+    return float(value) if _finite(value) else float("nan")
+
+
 def _significance(p: Any, alpha: float) -> str:
     if not _finite(p):
         return ""
@@ -56,10 +62,7 @@ def _extreme(row: dict[str, Any]) -> str:
     if held < 12 or not _finite(row.get("current")):
         return ""
     since = month_name(row["history_from"]) if row.get("history_from") else ""
-    if held >= 120:
-        span = "in at least ten years"
-    else:
-        span = f"of the {held} months held (since {since})"
+    span = "in at least ten years" if held >= 120 else f"of the {held} months held (since {since})"
     if row.get("rank_low") == 1:
         return f", the lowest month {span}"
     if row.get("rank_high") == 1:
@@ -71,18 +74,18 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
     """The finding for one pack row (a dict of its columns)."""
     month = row["month"]
     when = month_name(month)
-    current = row.get("current")
+    current = _v(row, "current")
     if not _finite(current):
         return f"{title}: no data for {when}."
     last_year = month_name(_prior_year(month))
     if measure == "proportion":
         text = f"{title}: {float(current):.1f}% in {when}"
         if _finite(row.get("current_den")):
-            text += f" ({_num(float(row['current_num']))} of {_num(float(row['current_den']))})"
+            text += f" ({_num(_v(row, 'current_num'))} of {_num(_v(row, 'current_den'))})"
         text += _extreme(row)
-        prev = row.get("prev_1y")
+        prev = _v(row, "prev_1y")
         if _finite(prev):
-            diff = float(current) - float(prev)
+            diff = current - prev
             direction = "up" if diff > 0 else "down" if diff < 0 else "unchanged"
             if direction == "unchanged":
                 text += f", unchanged from {last_year}"
@@ -92,9 +95,9 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
     else:
         text = f"{title}: {_num(float(current))} {noun} in {when}"
         text += _extreme(row)
-        prev = row.get("prev_1y")
-        if _finite(prev) and float(prev) > 0:
-            change = 100.0 * (float(current) - float(prev)) / float(prev)
+        prev = _v(row, "prev_1y")
+        if _finite(prev) and prev > 0:
+            change = 100.0 * (current - prev) / prev
             if abs(change) < 0.05:
                 text += f", the same as {last_year}"
             else:
@@ -106,7 +109,7 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
     text += "."
     label = row.get("label")
     if label and label != "Insufficient data" and _finite(row.get("rolling_12m")):
-        rolling = float(row["rolling_12m"])
+        rolling = _v(row, "rolling_12m")
         shown = f"{rolling:.1f}%" if measure == "proportion" else _num(rolling)
         verdict = {
             "Comparable": "comparable with",
@@ -119,7 +122,7 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
             f" The 12 months to {when} ({shown}) are {verdict} the baseline "
             f"({row.get('baseline_period', '')})"
         )
-        text += f" ({format_p(float(row['p_value']))})." if _finite(row.get("p_value")) else "."
+        text += f" ({format_p(_v(row, 'p_value'))})." if _finite(row.get("p_value")) else "."
     variation = row.get("spc_variation")
     if variation and str(variation).startswith("special cause"):
         rules = row.get("spc_rules") or ""

@@ -87,7 +87,7 @@ def _median_variance(x: FloatArray) -> float:
     """Price & Bonett's distribution-free variance of a sample median (order statistics)."""
     n = x.size
     xs = np.sort(x)
-    c = max(1, int(round((n + 1) / 2 - np.sqrt(n))))
+    c = max(1, round((n + 1) / 2 - np.sqrt(n)))
     alpha_c = min(1.0, 2 * stats.binom.cdf(c - 1, n, 0.5))
     z = stats.norm.ppf(1 - alpha_c / 2) if alpha_c < 1 else np.nan
     return float(((xs[n - c] - xs[c - 1]) / (2 * z)) ** 2)

@@ -41,6 +41,10 @@ def store_status(store: Store) -> StoreStatus:
         else:
             summary = store.df(f"SELECT count(*) AS rows FROM {table}")
         summary.insert(0, "table", table)
+        columns = {c.name for c in (*kind.columns, *kind.added)}
+        summary["generated_rows"] = (
+            int(store.df(f"SELECT count(*) AS n FROM {table} WHERE generated")["n"].iloc[0]) if "generated" in columns else 0
+        )
         table_rows.append(summary)
         if table in month_tables:
             coverage_parts.append(_coverage(store, table))
