@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from thrv.sources.csvtext import FileRefused
 from thrv.sources.files import SourceError, SourceFile, decompress, discover
-from thrv.sources.reader import content_sha256, read_data
+from thrv.sources.reader import FileRead, content_sha256, read_data
 from thrv.store.database import Store
 
 
@@ -78,38 +80,82 @@ def ingest(
     report = IngestReport()
     clock_all = time.perf_counter()
     sources = discover(paths)
-    for index, source in enumerate(sources):
-        if on_file:
-            on_file(source, index, len(sources))
-        report.files.append(_ingest_one(store, source, force_name, reload, mapping))
+    # reading and checking the next file (Arrow and numpy release the GIL) overlaps with
+    # writing this one; writes stay in order, in this thread, one transaction per file
+    with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
+        pending: deque[Future[_Prepared]] = deque()
+        upcoming = iter(enumerate(sources))
+
+        def submit_next() -> None:
+            nxt = next(upcoming, None)
+            if nxt is not None:
+                pending.append(pool.submit(_prepare, store, nxt[1], force_name, reload, mapping))
+
+        for _ in range(PREFETCH):
+            submit_next()
+        for index, source in enumerate(sources):
+            if on_file:
+                on_file(source, index, len(sources))
+            prepared = pending.popleft().result()
+            submit_next()
+            report.files.append(_finish(store, source, prepared, reload))
     report.seconds = time.perf_counter() - clock_all
     return report
 
 
-def _ingest_one(
+#: files read ahead of the one being written
+PREFETCH = 2
+
+
+@dataclass
+class _Prepared:
+    """A file read and checked off the main thread, or why it was skipped or refused."""
+
+    started: dt.datetime
+    clock: float
+    sha: str = ""
+    size: int = 0
+    read: FileRead | None = None
+    skipped: str = ""
+    refused: str = ""
+
+
+def _prepare(
     store: Store,
     source: SourceFile,
     force_name: str | None,
     reload: bool,
     mapping: Mapping[str, Any] | None = None,
-) -> FileOutcome:
-    clock = time.perf_counter()
-    started = dt.datetime.now(dt.UTC)
+) -> _Prepared:
+    prepared = _Prepared(started=dt.datetime.now(dt.UTC), clock=time.perf_counter())
     data = b""
     try:
         data = decompress(source.name, source.read_bytes())
-        sha = content_sha256(data)
-        previous = store.seen(sha)
-        if previous and not reload:
-            message = f"already ingested as {previous['file']}"
-            if previous["status"] == "superseded":
-                message += " (since superseded by a newer version; use --reload to make it current)"
-            return FileOutcome(source.name, "skipped", message=message, seconds=time.perf_counter() - clock)
-        read = read_data(source, data, force_name=force_name, mapping=mapping)
+        prepared.sha, prepared.size = content_sha256(data), len(data)
+        if not reload and store.seen(prepared.sha, cursor=True):
+            prepared.skipped = "seen"  # decided finally in the writing thread
+            return prepared
+        prepared.read = read_data(source, data, force_name=force_name, mapping=mapping)
     except (FileRefused, SourceError, OSError) as exc:
-        message = str(exc)
-        store.log_refusal(source.name, content_sha256(data), len(data), message, started, clock)
-        return FileOutcome(source.name, "refused", message=message, seconds=time.perf_counter() - clock)
+        prepared.refused = str(exc)
+        prepared.sha, prepared.size = content_sha256(data), len(data)
+    return prepared
+
+
+def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool) -> FileOutcome:
+    clock, started = prepared.clock, prepared.started
+    if prepared.refused:
+        store.log_refusal(source.name, prepared.sha, prepared.size, prepared.refused, started, clock)
+        return FileOutcome(source.name, "refused", message=prepared.refused, seconds=time.perf_counter() - clock)
+    # checked again here: an earlier file of this run may have had the same content
+    previous = None if reload else store.seen(prepared.sha)
+    if previous:
+        message = f"already ingested as {previous['file']}"
+        if previous["status"] == "superseded":
+            message += " (since superseded by a newer version; use --reload to make it current)"
+        return FileOutcome(source.name, "skipped", message=message, seconds=time.perf_counter() - clock)
+    read = prepared.read
+    assert read is not None
     result = store.write_file(read, started, clock)
     notes = list(read.notes)
     if result.superseded:

@@ -30,7 +30,13 @@ from thrv import __version__
 from thrv.reference import REFERENCE
 from thrv.sources.kinds import Kind
 from thrv.sources.reader import FileRead
-from thrv.store.schema import DISTRICT_COLUMN, SYSTEM_TABLES_SQL, create_table_sql, has_lsoa, table_columns
+from thrv.store.schema import (
+    DISTRICT_COLUMN,
+    SYSTEM_TABLES_SQL,
+    create_table_sql,
+    has_lsoa,
+    table_columns,
+)
 
 SCHEMA_VERSION = "2"
 DEFAULT_DB = "thrv.duckdb"
@@ -132,13 +138,22 @@ class Store:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('reference_version', ?)", [version])
 
     # -- ingest --------------------------------------------------------------------------
-    def seen(self, sha256: str) -> dict[str, Any] | None:
-        """The log entry of a file with this content already stored, if any."""
-        rows = self.con.execute(
-            "SELECT ingest_id, file, status, superseded_by FROM ingest_log "
-            "WHERE sha256 = ? AND status IN ('stored', 'superseded') ORDER BY ingest_id LIMIT 1",
-            [sha256],
-        ).fetchall()
+    def seen(self, sha256: str, cursor: bool = False) -> dict[str, Any] | None:
+        """The log entry of a file with this content already stored, if any.
+
+        ``cursor=True`` asks on a cursor of its own, so another thread may ask while this
+        connection writes.
+        """
+        con = self.con.cursor() if cursor else self.con
+        try:
+            rows = con.execute(
+                "SELECT ingest_id, file, status, superseded_by FROM ingest_log "
+                "WHERE sha256 = ? AND status IN ('stored', 'superseded') ORDER BY ingest_id LIMIT 1",
+                [sha256],
+            ).fetchall()
+        finally:
+            if cursor:
+                con.close()
         if not rows:
             return None
         row = rows[0]
