@@ -199,15 +199,13 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
         )
     console.print(table)
     if not st.coverage.empty:
-        cov = Table(title="coverage by force")
-        for col in ("table", "force", "months", "first", "last", "rows", "missing months"):
-            cov.add_column(col, no_wrap=col in {"table", "force"})
+        console.print("[bold]coverage by force[/bold] (a gap is a month missing between the first and the last)")
         for r in st.coverage.itertuples(index=False):
-            cov.add_row(
-                str(r.table), str(r.force), str(r.months), _fmt_month(r.first_month), _fmt_month(r.last_month),
-                _count(r.rows), str(r.missing_months) or "none",
+            console.print(
+                f"  {r.table}: {r.force}: {r.months} months, {_fmt_month(r.first_month)} to "
+                f"{_fmt_month(r.last_month)}, {_count(r.rows)} rows; gaps: {r.missing_months or 'none'}",
+                highlight=False,
             )
-        console.print(cov)
     if not st.quarantine.empty:
         q = Table(title="quarantined rows by reason")
         for col in ("kind", "reason", "rows"):
