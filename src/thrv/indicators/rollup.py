@@ -67,7 +67,9 @@ def roll_up(figures: MonthlyFigures, hierarchy: Hierarchy, levels: Sequence[str]
                     a = a.groupby(["force", "area", "month"], as_index=False)[sums].sum()
                     out.append(_melt(a, "area", "area", None))
         if "lsoa" in levels and "lsoa_code" in located.columns and located["lsoa_code"].notna().any():
-            lsoa = located.groupby(["force", "lsoa_code", "month"], as_index=False)[sums].sum()
+            # LSOAs get counts only: a rate or share of a handful of records says nothing
+            counts = [c for c in sums if c.startswith("n|") and f"d|{c[2:]}" not in wide.columns]
+            lsoa = located.groupby(["force", "lsoa_code", "month"], as_index=False)[counts].sum()
             out.append(_melt(lsoa, "lsoa", "lsoa_code", "lsoa_code"))
     if not out:
         return pd.DataFrame(columns=[*SERIES_KEYS, "month", "num", "den"])

@@ -22,7 +22,7 @@ def parse_formats(text: str) -> list[str]:
 
 
 def write_json(model: dict[str, Any], path: Path) -> Path:
-    path.write_text(json.dumps(model, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(model, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
     return path
 
 

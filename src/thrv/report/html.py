@@ -77,9 +77,12 @@ def _findings(rows: list[dict[str, Any]], limit: int = 12) -> list[str]:
         significant = r.get("label") in SIGNIFICANT or r.get("label_1y") in SIGNIFICANT
         special = str(r.get("spc_variation") or "").startswith("special cause")
         p = min(float(x) for x in (r.get("p_value"), r.get("p_value_1y"), 1.0) if x is not None and not _missing(x))
-        return (0 if r.get("label") in SIGNIFICANT else 1 if significant or special else 2, p)
+        tier = 0 if r.get("label") in SIGNIFICANT else 1 if significant or special else 4
+        if r.get("generated_data") and tier < 4:
+            tier += 2  # findings from generated data come after the real ones
+        return (tier, p)
 
-    chosen = sorted((r for r in rows if score(r)[0] < 2), key=score)
+    chosen = sorted((r for r in rows if score(r)[0] < 4), key=score)
     return [r["sentence"] for r in chosen[:limit]]
 
 

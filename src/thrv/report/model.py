@@ -45,7 +45,8 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
     alpha = pack.options.alpha
     records = table.to_dict("records")
     table["sentence"] = [
-        sentence(
+        ("(Generated data) " if ind[r["indicator"]].generated else "")
+        + sentence(
             {str(k): _clean(v) for k, v in r.items()},
             ind[r["indicator"]].title,
             ind[r["indicator"]].measure,
