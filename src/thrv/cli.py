@@ -203,7 +203,7 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
         for r in st.coverage.itertuples(index=False):
             console.print(
                 f"  {r.table}: {r.force}: {r.months} months, {_fmt_month(r.first_month)} to "
-                f"{_fmt_month(r.last_month)}, {_count(r.rows)} rows; gaps: {r.missing_months or 'none'}",
+                f"{_fmt_month(r.last_month)}, {_count(r.rows)} rows; gaps: {str(r.missing_months) or 'none'}",
                 highlight=False,
             )
     if not st.quarantine.empty:

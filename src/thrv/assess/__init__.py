@@ -13,8 +13,9 @@ from thrv.assess.assessment import build_assessment
 from thrv.assess.config import AssessConfig
 from thrv.assess.harm import HarmError
 from thrv.assess.priorities import PriorityError
-from thrv.assess.report import FORMATS, parse_formats, write_assessment
+from thrv.assess.report import FORMATS, write_assessment
 from thrv.assess.scope import AreaError
+from thrv.report.files import parse_formats
 
 __all__ = [
     "FORMATS",

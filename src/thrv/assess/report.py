@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-FORMATS = ("html", "pdf", "xlsx")
+from thrv.report.files import FORMATS  # one definition for every report
 
 
 def _flat_priorities(model: dict[str, Any]) -> pd.DataFrame:
@@ -100,14 +100,6 @@ def tables(model: dict[str, Any]) -> dict[str, pd.DataFrame]:
         out["vulnerability_flags"] = pd.DataFrame([{k: v for k, v in f.items() if k != "monthly"} for f in vuln["flags"]])
         out["vulnerability_by_type"] = pd.DataFrame(vuln.get("by_crime_type", []))
     return out
-
-
-def parse_formats(text: str) -> list[str]:
-    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise ValueError(f"--format takes a comma-separated subset of {', '.join(FORMATS)}; got {text!r}")
-    return list(dict.fromkeys(chosen))
 
 
 def _about(model: dict[str, Any]) -> list[tuple[str, Any]]:
