@@ -23,9 +23,10 @@ TEST_NAMES = {
 }
 
 
-def environment() -> jinja2.Environment:
+def environment(folder: Any = TEMPLATES) -> jinja2.Environment:
+    """Jinja2 for report and page templates: autoescaped HTML, tidy whitespace."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

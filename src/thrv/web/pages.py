@@ -28,12 +28,9 @@ OptionalIndicator = Annotated[str | None, Query(max_length=80, pattern=r"^[a-z0-
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    from thrv.report.html import environment
+
+    return environment(TEMPLATES)
 
 
 def _css() -> str:
@@ -112,7 +109,7 @@ def register_pages(
         model = view(user, month, area)
         rows = [r for r in model["rows"] if r["area"] == area] or model["rows"]
         area_level = rows[0]["area_level"] if rows else ""
-        indicators = [i for i in full["indicators"]]
+        indicators = list(full["indicators"])
         chosen = indicator or (rows[0]["indicator"] if rows else None)
         row = next((r for r in rows if r["indicator"] == chosen), None)
         chart = ""
