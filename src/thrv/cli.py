@@ -272,6 +272,12 @@ def pack(
         str | None, typer.Option(help="Fix the baseline to the 12 months ending YYYY-MM (default: the last March).")
     ] = None,
     public: Annotated[bool, typer.Option(help="Published view: suppress small numbers (see docs/disclosure.md).")] = False,
+    suppression: Annotated[
+        str, typer.Option(help="With --public: 'threshold' (counts 1-4 shown as <5) or 'ons_10_5' (under 10 hidden, rest rounded to 5).")
+    ] = "threshold",
+    threshold: Annotated[int, typer.Option(help="With --public --suppression threshold: the smallest count shown.")] = 5,
+    spc_run: Annotated[int, typer.Option(help="SPC: points in a run or trend that signal special cause (6, 7 or 8).")] = 7,
+    spc_rebase: Annotated[str | None, typer.Option(help="SPC: recompute limits from this month, YYYY-MM.")] = None,
 ) -> None:
     """Build the monthly performance pack: every indicator for the force, areas and districts.
 
@@ -294,7 +300,11 @@ def pack(
         when = parse_month(month)
         formats = parse_formats(fmt)
         options = CompareOptions(
-            confidence=confidence, baseline_end=parse_month(baseline_end) if baseline_end else None
+            confidence=confidence,
+            baseline_end=parse_month(baseline_end) if baseline_end else None,
+            spc_shift_length=spc_run,
+            spc_trend_length=spc_run,
+            spc_rebase=parse_month(spc_rebase) if spc_rebase else None,
         )
         level_list = [x.strip() for x in levels.split(",") if x.strip()]
     except ValueError as exc:
@@ -311,9 +321,13 @@ def pack(
         progress.advance(task)
         model = pack_model(built)
         if public:
-            from thrv.report.disclosure import public_model
+            from thrv.report.disclosure import DisclosureRule, public_model
 
-            model = public_model(model)
+            try:
+                model = public_model(model, DisclosureRule(suppression, threshold))
+            except ValueError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from exc
         progress.advance(task)
 
         def step(name: str) -> None:

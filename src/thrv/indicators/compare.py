@@ -50,6 +50,12 @@ class CompareOptions:
     baseline_end: dt.date | None = None
     #: share of months an average needs (e.g. 0.75 = 9 of 12, 27 of 36)
     min_coverage: float = 0.75
+    #: SPC run rules: points on one side of the mean / rising or falling (NHS Making Data
+    #: Count uses 7; some tools use 6 or 8)
+    spc_shift_length: int = 7
+    spc_trend_length: int = 7
+    #: SPC rebase: limits are computed from this month on (e.g. after a recording change)
+    spc_rebase: dt.date | None = None
 
     @property
     def alpha(self) -> float:

@@ -144,7 +144,9 @@ def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indi
     return merged.drop(columns=drop)
 
 
-def _spc(matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator], levels: set[str]) -> pd.DataFrame:
+def _spc(
+    matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator], levels: set[str], options: CompareOptions
+) -> pd.DataFrame:
     """XmR chart verdict for the latest point of each series (up to 36 months of data).
 
     Each series uses its run of consecutive months with data ending at the pack month;
@@ -159,6 +161,10 @@ def _spc(matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator],
     if end is None or n == 0:
         return empty
     start = max(0, end - HISTORY_MONTHS + 1)
+    if options.spc_rebase is not None:
+        # the verdict is on the latest point, so only the segment from the rebase matters
+        rebase = matrix.col(options.spc_rebase)
+        start = max(start, rebase if rebase is not None else 0)
     is_prop = (matrix.keys["measure"] == "proportion").to_numpy()[:, None]
     num = matrix.num[:, start : end + 1]
     den = matrix.den[:, start : end + 1]
@@ -174,7 +180,9 @@ def _spc(matrix: SeriesMatrix, month: dt.date, indicators: dict[str, Indicator],
     ).to_numpy()
     values[~wanted] = np.nan
     directions = [indicators[i].direction for i in matrix.keys["indicator"]]
-    latest = xmr_latest_many(values, directions)
+    latest = xmr_latest_many(
+        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length
+    )
     rules = np.full(n, "", dtype=object)
     for name, flags in (("beyond_limits", latest.beyond_limits), ("shift", latest.shift), ("trend", latest.trend), ("two_of_three", latest.two_of_three)):
         rules = np.where(flags, np.where(rules == "", name, rules + ", " + name), rules)
@@ -285,7 +293,7 @@ def build_pack(
         table = _with_value_comparisons(table, assigned, indicators, month, options, figures.coverage)
     table = pd.concat([table, _history_extremes(matrix, month)], axis=1)
     chart_levels = set(levels) - {"lsoa"}
-    table = pd.concat([table, _spc(matrix, month, indicators, chart_levels)], axis=1)
+    table = pd.concat([table, _spc(matrix, month, indicators, chart_levels, options)], axis=1)
     table = _rates(table, hierarchy, indicators, options.confidence)
     history = _history(matrix, month, chart_levels)
 

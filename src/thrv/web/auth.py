@@ -46,9 +46,7 @@ def hash_secret(secret: str, salt: bytes | None = None, iterations: int = ITERAT
     """'pbkdf2_sha256$iterations$salt$hash' for a password or token."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, iterations)
-    return "pbkdf2_sha256${}${}${}".format(
-        iterations, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    return f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:
