@@ -158,26 +158,50 @@ print(json.dumps({"seconds": total, "computed": computed, "rows": len(model["row
 """
 
 
+ASSESS_CHILD = r"""
+import datetime as dt, json, resource, sys, time
+started = time.perf_counter()
+from thrv.store.database import Store
+from thrv.assess import build_assessment
+db, force, first, last = sys.argv[1:5]
+with Store(db, read_only=True) as store:
+    model = build_assessment(store, dt.date.fromisoformat(first + "-01"), dt.date.fromisoformat(last + "-01"), force)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - started, "priorities": len(model["priorities"]), "peak_mib": rss}))
+"""
+
+
 PANDAS_CHILD = r"""
-import datetime as dt, json, math, resource, sys, time
+import datetime as dt, json, math, resource, sys, time, tomllib
 import numpy as np, pandas as pd, pyarrow.parquet as pq
 from scipy.stats import binomtest
+from statsmodels.stats.proportion import proportions_ztest
 started = time.perf_counter()
-parquet, lookup_path, month = sys.argv[1], sys.argv[2], sys.argv[3]
+parquet, reference, config, month = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 M = pd.Period(month, "M")
 # 1. load (categorical strings: the memory-conscious way to hold 30 M rows in pandas)
-df = pq.read_table(parquet, columns=["force", "month", "lsoa_code", "crime_type"]).to_pandas(strings_to_categorical=True)
+df = pq.read_table(parquet, columns=["force", "month", "lsoa_code", "crime_type", "last_outcome_category"]).to_pandas(strings_to_categorical=True)
 df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
-lookup = pd.read_csv(lookup_path, usecols=["lsoa_code", "lad_name", "pfa_code"])
-forces = pd.read_csv(lookup_path.replace("lsoa.csv.gz", "forces.csv"), usecols=["name", "pfa_code"])
+lookup = pd.read_csv(reference + "/lsoa.csv.gz", usecols=["lsoa_code", "lad_name", "pfa_code"])
+forces = pd.read_csv(reference + "/forces.csv", usecols=["name", "pfa_code"])
+outcomes = pd.read_csv(reference + "/outcome_categories.csv")
 df = df.merge(lookup, on="lsoa_code", how="left")
 df = df.merge(forces.rename(columns={"name": "force", "pfa_code": "force_pfa"}), on="force", how="left")
 df["district"] = df["lad_name"].where(df["pfa_code"] == df["force_pfa"])
-# 2. monthly counts per indicator, force and district
+areas = tomllib.loads(open(config + "/areas.toml").read())["forces"]
+area_of = {(f, d): a for f, spec in areas.items() for a, ds in spec["areas"].items() for d in ds}
+df["area"] = [area_of.get((f, d)) for f, d in zip(df["force"], df["district"])]
+crime = df["crime_type"] != "Anti-social behaviour"
+possible = set(outcomes.loc[outcomes["prosecution_possible"], "outcome"])
+df["possible"] = df["last_outcome_category"].isin(possible) & crime
+df["no_suspect"] = (df["last_outcome_category"] == "Investigation complete; no suspect identified") & crime
+df["is_crime"] = crime
+# 2. monthly counts per indicator, force, area and district
 types = sorted(df["crime_type"].dropna().unique())
-frames = []
-for level, keys in (("force", ["force"]), ("district", ["force", "district"])):
-    g = df.dropna(subset=keys).groupby(keys + ["month", "crime_type"], observed=True).size().rename("n").reset_index()
+frames, props = [], []
+for level, keys in (("force", ["force"]), ("area", ["force", "area"]), ("district", ["force", "district"])):
+    sub = df.dropna(subset=keys)
+    g = sub.groupby(keys + ["month", "crime_type"], observed=True).size().rename("n").reset_index()
     for t in types:
         part = g[g["crime_type"] == t].drop(columns="crime_type")
         part["indicator"] = t
@@ -187,8 +211,13 @@ for level, keys in (("force", ["force"]), ("district", ["force", "district"])):
     crimes["indicator"] = "all_crime"
     crimes["level"] = level
     frames.append(crimes)
+    p = sub.groupby(keys + ["month"], observed=True)[["possible", "no_suspect", "is_crime"]].sum().reset_index()
+    p["level"] = level
+    props.append(p)
 long = pd.concat(frames, ignore_index=True)
-long["area"] = long["district"].where(long["level"] == "district", long["force"])
+long["area"] = long["district"].where(long["level"] == "district", long["area"].where(long["level"] == "area", long["force"]))
+prop = pd.concat(props, ignore_index=True)
+prop["area"] = prop["district"].where(prop["level"] == "district", prop["area"].where(prop["level"] == "area", prop["force"]))
 # 3. comparisons, series by series, as a spreadsheet-minded script would
 rows = []
 fy_end = pd.Period(f"{M.year if M.month > 3 else M.year - 1}-03", "M")
@@ -205,8 +234,24 @@ for (ind, level, force, area), s in long.groupby(["indicator", "level", "force",
     p_1y = binomtest(int(cur), int(cur + sum(prior)), 1 / 13).pvalue if cur + sum(prior) else 1.0
     p_3y = binomtest(int(cur), int(cur + sum(prior3)), 1 / 37).pvalue if cur + sum(prior3) else 1.0
     rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y))
+for (level, force, area), s in prop.groupby(["level", "force", "area"], observed=True):
+    s = s.set_index("month")
+    for ind, col in (("prosecution_possible_rate", "possible"), ("no_suspect_rate", "no_suspect")):
+        def pooled(months):
+            x = sum(float(s[col].get(m, 0)) for m in months)
+            n = sum(float(s["is_crime"].get(m, 0)) for m in months)
+            return x, n
+        cx, cn = pooled([M])
+        ax, an = pooled([M - k for k in range(1, 13)])
+        rx, rn = pooled([M - k for k in range(12)])
+        bx, bn = pooled([fy_end - k for k in range(12)])
+        p_1y = proportions_ztest([cx, ax], [cn, an])[1] if cn and an else math.nan
+        p_base = proportions_ztest([rx, bx], [rn, bn])[1] if rn and bn else math.nan
+        rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, math.nan, math.nan, math.nan,
+                     100 * ax / an if an else math.nan, math.nan, 100 * rx / rn if rn else math.nan,
+                     100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan))
 out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y"])
-out.to_csv(sys.argv[4], index=False)
+out.to_csv(sys.argv[5], index=False)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": len(out), "peak_mib": rss}))
 """
@@ -235,9 +280,11 @@ def main() -> None:
 
     con = duckdb.connect(str(db), read_only=True)
     n_rows, n_forces = con.execute("SELECT count(*), count(DISTINCT force) FROM crimes").fetchone()  # type: ignore[misc]
-    parquet = args.work / f"national-{args.months}m.parquet"
+    parquet = args.work / f"national-{args.months}m-v2.parquet"
     if not parquet.exists():
-        con.execute(f"COPY (SELECT force, month, lsoa_code, crime_type FROM crimes) TO '{parquet}' (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT force, month, lsoa_code, crime_type, last_outcome_category FROM crimes) TO '{parquet}' (FORMAT parquet)"
+        )
     con.close()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python {platform.python_version()}")
@@ -246,13 +293,18 @@ def main() -> None:
     thrv = run_child(THRV_CHILD, str(db), args.month, str(args.work / "national-pack"))
     print(f"thrv pack, every force, area and district: {thrv['seconds']:.1f} s "
           f"(figures {thrv['computed']:.1f} s), {int(thrv['rows']):,} rows, peak {thrv['peak_mib']:,.0f} MiB")
+    first = f"{int(args.month[:4]) - 3}-{args.month[5:]}"
+    first = f"{int(first[:4]) + (int(first[5:]) == 12)}-{int(first[5:]) % 12 + 1:02d}"  # 36 months
+    assess = run_child(ASSESS_CHILD, str(db), "Kent Police", first, args.month)
+    print(f"thrv assessment, one force (Kent Police), {first} to {args.month}: {assess['seconds']:.1f} s, "
+          f"peak {assess['peak_mib']:,.0f} MiB")
     if args.skip_pandas:
         return
-    from thrv.reference import REFERENCE
+    from thrv.reference import DATA, REFERENCE
 
     pandas_out = args.work / "national-pandas.csv"
-    pd_res = run_child(PANDAS_CHILD, str(parquet), str(REFERENCE / "lsoa.csv.gz"), args.month, str(pandas_out))
-    print(f"pandas baseline (fewer figures: no areas, proportions, SPC, rates or sentences): "
+    pd_res = run_child(PANDAS_CHILD, str(parquet), str(REFERENCE), str(DATA / "config"), args.month, str(pandas_out))
+    print(f"pandas baseline (counts and outcome rates for every force, area and district; no SPC, rates per 1,000 or sentences): "
           f"{pd_res['seconds']:.1f} s, {int(pd_res['rows']):,} rows, peak {pd_res['peak_mib']:,.0f} MiB")
     print(f"speed-up: {pd_res['seconds'] / thrv['seconds']:.1f}x")
     _cross_check(args.work / "national-pack" / "pack.csv", pandas_out)

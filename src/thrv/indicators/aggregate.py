@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
@@ -20,7 +20,8 @@ from ibis import _
 
 from thrv.indicators.definitions import Condition, Indicator
 
-#: columns some indicators filter on that live in a reference table, joined on demand:
+#: columns some indicators filter on that live in a reference table (rewritten as IN-lists
+#: on the key column, see _translate):
 #: table -> (reference table, key in table, key in reference, {new column: reference column})
 ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
     "crimes": [
@@ -77,15 +78,31 @@ def _predicate(t: Any, conditions: Sequence[Condition]) -> Any:
     return ibis.literal(True) if pred is None else pred
 
 
-def _enriched(con: Any, table: str, needed: set[str]) -> Any:
-    t = con.table(table)
-    for ref, key, ref_key, provides in ENRICHMENTS.get(table, []):
-        if not needed & set(provides):
+def _translate(con: Any, table: str, conditions: Sequence[Condition]) -> tuple[Condition, ...]:
+    """Rewrite conditions on reference-table columns as conditions on the table's own key.
+
+    ``prosecution_possible = true`` becomes ``last_outcome_category IN (the outcomes the
+    reference marks so)``: the same rows (an outcome missing from the reference matches no
+    positive condition and every negated one, as a left join would), without joining tens of
+    millions of rows to a 30-row table.
+    """
+    out = []
+    for c in conditions:
+        spec = next(
+            ((ref, key, ref_key, provides[c.column]) for ref, key, ref_key, provides in ENRICHMENTS.get(table, [])
+             if c.column in provides),
+            None,
+        )
+        if spec is None:
+            out.append(c)
             continue
+        ref, key, ref_key, column = spec
         r = con.table(ref)
-        r = r.select(**{"_k": r[ref_key]}, **{new: r[old] for new, old in provides.items()})
-        t = t.left_join(r, t[key] == r["_k"]).drop("_k")
-    return t
+        rows = r.select(k=r[ref_key], v=r[column]).to_pandas()
+        wanted = {str(v).lower() for v in c.values}
+        keys = tuple(sorted(str(k) for k, v in zip(rows["k"], rows["v"], strict=True) if str(v).lower() in wanted))
+        out.append(Condition(key, keys or ("\x00no such value",), c.negate))
+    return tuple(out)
 
 
 def monthly_figures(
@@ -113,8 +130,8 @@ def monthly_figures(
         if table not in existing:
             continue
         mine = [i for i in indicators if i.table == table]
-        needed = set().union(*(i.columns for i in mine))
-        t = _enriched(con, table, needed)
+        mine = [replace(i, where=_translate(con, table, i.where), numerator=_translate(con, table, i.numerator)) for i in mine]
+        t = con.table(table)
         t = t.filter((t.month >= first_month) & (t.month <= last_month))
         if forces is not None:
             t = t.filter(t.force.isin(list(forces)))

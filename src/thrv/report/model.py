@@ -33,6 +33,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values with None for missing (one pass, not per cell)."""
+    numeric = frame.select_dtypes(include="number").columns
+    if len(numeric):
+        frame = frame.copy()
+        frame[numeric] = frame[numeric].replace([np.inf, -np.inf], np.nan)  # JSON has no infinity
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [{str(k): _clean(v) for k, v in r.items()} for r in plain.to_dict("records")] if _needs_clean(plain) else plain.to_dict("records")
+
+
+def _needs_clean(plain: pd.DataFrame) -> bool:
+    """astype(object) leaves numpy scalars in some columns (e.g. bool); clean those only then."""
+    return any(isinstance(v, np.generic) for v in plain.head(1).to_numpy().ravel())
+
+
 def pack_rows(pack: Pack) -> pd.DataFrame:
     """The pack table with its final column names, titles and sentences."""
     table = pack.table.rename(columns={"level": "area_level"}).copy()
@@ -43,11 +58,11 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
     table["unit"] = table["indicator"].map(lambda i: ind[i].unit)
     table["generated_data"] = table["indicator"].map(lambda i: ind[i].generated)
     alpha = pack.options.alpha
-    records = table.to_dict("records")
+    records = _records(table)
     table["sentence"] = [
         ("(Generated data) " if ind[r["indicator"]].generated else "")
         + sentence(
-            {str(k): _clean(v) for k, v in r.items()},
+            r,
             ind[r["indicator"]].title,
             ind[r["indicator"]].measure,
             alpha,
@@ -64,9 +79,11 @@ def pack_model(pack: Pack) -> dict[str, Any]:
     rows = pack_rows(pack)
     history = pack.history
     series: dict[str, list[dict[str, Any]]] = {}
-    for (indicator, level, force, area), g in history.groupby(["indicator", "level", "force", "area"], sort=False):
+    months = history["month"].to_numpy()
+    values = history["value"].to_numpy(dtype=float)
+    for (indicator, level, force, area), idx in history.groupby(["indicator", "level", "force", "area"], sort=False).indices.items():
         series[f"{indicator}|{level}|{force}|{area}"] = [
-            {"month": m, "value": _clean(v)} for m, v in zip(g["month"], g["value"], strict=True)
+            {"month": m, "value": None if v != v else v} for m, v in zip(months[idx].tolist(), values[idx].tolist(), strict=True)
         ]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -82,6 +99,6 @@ def pack_model(pack: Pack) -> dict[str, Any]:
             }
             for i in pack.indicators.values()
         ],
-        "rows": [{k: _clean(v) for k, v in r.items()} for r in rows.to_dict("records")],
+        "rows": _records(rows),
         "series": series,
     }
