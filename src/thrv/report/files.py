@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,26 @@ def parse_formats(text: str) -> list[str]:
 
 
 def write_json(model: dict[str, Any], path: Path) -> Path:
-    path.write_text(json.dumps(model, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
+    """Strict JSON (a NaN or infinity left in a model becomes null), written by orjson."""
+    import orjson
+
+    path.write_bytes(orjson.dumps(model, option=orjson.OPT_SERIALIZE_NUMPY))
     return path
 
 
 def write_csv(rows: Iterable[dict[str, Any]], path: Path, columns: list[str] | None = None) -> Path:
+    """Rows to CSV, the given columns first; numbers as numbers, missing values empty."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
     frame = pd.DataFrame(list(rows))
     if columns:
         frame = frame[[c for c in columns if c in frame.columns] + [c for c in frame.columns if c not in columns]]
-    frame.to_csv(path, index=False, float_format="%.10g")
+    # mixed columns (numbers and "<5" in a published pack) are written as text
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: None if v is None else str(v) if not isinstance(v, str) else v)
+    pv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path, pv.WriteOptions(quoting_style="needed"))
     return path
 
 

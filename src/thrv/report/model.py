@@ -40,7 +40,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         frame = frame.copy()
         frame[numeric] = frame[numeric].replace([np.inf, -np.inf], np.nan)  # JSON has no infinity
     plain = frame.astype(object).where(frame.notna(), None)
-    return [{str(k): _clean(v) for k, v in r.items()} for r in plain.to_dict("records")] if _needs_clean(plain) else plain.to_dict("records")
+    records: list[dict[str, Any]] = plain.to_dict("records")  # type: ignore[assignment]
+    if _needs_clean(plain):
+        return [{str(k): _clean(v) for k, v in r.items()} for r in records]
+    return records
 
 
 def _needs_clean(plain: pd.DataFrame) -> bool:
@@ -81,8 +84,8 @@ def pack_model(pack: Pack) -> dict[str, Any]:
     series: dict[str, list[dict[str, Any]]] = {}
     months = history["month"].to_numpy()
     values = history["value"].to_numpy(dtype=float)
-    for (indicator, level, force, area), idx in history.groupby(["indicator", "level", "force", "area"], sort=False).indices.items():
-        series[f"{indicator}|{level}|{force}|{area}"] = [
+    for key, idx in history.groupby(["indicator", "level", "force", "area"], sort=False).indices.items():
+        series["|".join(str(part) for part in key)] = [
             {"month": m, "value": None if v != v else v} for m, v in zip(months[idx].tolist(), values[idx].tolist(), strict=True)
         ]
     return {

@@ -17,11 +17,6 @@ import math
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportions_ztest,
-)
 
 from thrv.stats._inputs import as_count, as_float_array, valid_counts
 from thrv.stats.results import (
@@ -55,6 +50,8 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     _check_successes(x, trials)
     if trials == 0:
         return (math.nan, math.nan)
+    from statsmodels.stats.proportion import proportion_confint  # slow to import: only when used
+
     low, high = proportion_confint(x, trials, alpha=1 - confidence, method="wilson")
     # The limits are exactly 0 at x = 0 and 1 at x = n; rounding can miss by an ulp.
     low = 0.0 if x == 0 else min(max(float(low), 0.0), 1.0)
@@ -119,6 +116,11 @@ def two_proportion_test(
             confidence,
             f"No trials: {which} empty, so a proportion is undefined.",
         )
+    from statsmodels.stats.proportion import (  # slow import
+        confint_proportions_2indep,
+        proportions_ztest,
+    )
+
     pooled = (a + b) / (m + k)
     if pooled in (0.0, 1.0):
         z, p_value = 0.0, 1.0

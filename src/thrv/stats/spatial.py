@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from thrv.stats.results import FloatArray
 
@@ -93,6 +92,8 @@ def benjamini_hochberg(p_values: npt.ArrayLike) -> FloatArray:
     if present.any():
         if ((p[present] < 0) | (p[present] > 1)).any():
             raise ValueError("p-values must lie in [0, 1]")
+        from statsmodels.stats.multitest import multipletests  # slow to import: only when used
+
         q[present] = multipletests(p[present], method="fdr_bh")[1]
     return q
 

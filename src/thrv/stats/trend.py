@@ -21,7 +21,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-import statsmodels.api as sm
 from scipy import stats
 
 from thrv.stats.results import FloatArray, TestResult, check_confidence, unavailable
@@ -148,6 +147,8 @@ def poisson_trend_test(
     design = np.column_stack(columns)
     if design.shape[0] <= design.shape[1]:
         return unavailable(method, confidence, "Too few months for the number of model terms.")
+
+    import statsmodels.api as sm  # imported here: it costs most of a second to load
 
     model = sm.GLM(y, design, family=sm.families.Poisson(), offset=offset)
     with warnings.catch_warnings(record=True) as caught:
