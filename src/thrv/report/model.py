@@ -85,7 +85,7 @@ def pack_model(pack: Pack) -> dict[str, Any]:
     months = history["month"].to_numpy()
     values = history["value"].to_numpy(dtype=float)
     for key, idx in history.groupby(["indicator", "level", "force", "area"], sort=False).indices.items():
-        series["|".join(str(part) for part in key)] = [
+        series["|".join(str(part) for part in key) if isinstance(key, tuple) else str(key)] = [
             {"month": m, "value": None if v != v else v} for m, v in zip(months[idx].tolist(), values[idx].tolist(), strict=True)
         ]
     return {
