@@ -218,6 +218,36 @@ long = pd.concat(frames, ignore_index=True)
 long["area"] = long["district"].where(long["level"] == "district", long["area"].where(long["level"] == "area", long["force"]))
 prop = pd.concat(props, ignore_index=True)
 prop["area"] = prop["district"].where(prop["level"] == "district", prop["area"].where(prop["level"] == "area", prop["force"]))
+# residents per area, for rates per 1,000
+pop = pd.read_csv(reference + "/population.csv.gz", usecols=["level", "code", "population"], dtype={"code": str})
+pop_of = {(lv, c): p for lv, c, p in zip(pop["level"], pop["code"], pop["population"])}
+lad_code = dict(zip(pd.read_csv(reference + "/lsoa.csv.gz", usecols=["lad_name", "lad_code"]).drop_duplicates()["lad_name"],
+                    pd.read_csv(reference + "/lsoa.csv.gz", usecols=["lad_name", "lad_code"]).drop_duplicates()["lad_code"]))
+pfa_of = dict(zip(forces["name"], forces["pfa_code"]))
+def population(level, force, area):
+    if level == "force":
+        return pop_of.get(("force", pfa_of.get(force)), math.nan)
+    if level == "district":
+        return pop_of.get(("district", lad_code.get(area)), math.nan)
+    return sum(pop_of.get(("district", lad_code.get(d)), math.nan) for (f, d), a in area_of.items() if f == force and a == area)
+def spc_latest(values, run=7):
+    # XmR verdict on the last point: limits, then the four rules, written plainly
+    x = np.array(values, dtype=float)
+    mean = x.mean()
+    mr = np.abs(np.diff(x)).mean()
+    ucl, lcl, sigma = mean + 2.66 * mr, mean - 2.66 * mr, 2.66 / 3 * mr
+    beyond = x[-1] > ucl or x[-1] < lcl
+    side = np.sign(x - mean)
+    k = 0
+    while k < len(x) and side[-1 - k] == side[-1] != 0:
+        k += 1
+    steps = np.sign(np.diff(x))
+    t = 0
+    while t < len(steps) and steps[-1 - t] == steps[-1] != 0:
+        t += 1
+    last3 = x[-3:]
+    two = (x[-1] > mean + 2 * sigma and (last3 > mean + 2 * sigma).sum() >= 2) or (x[-1] < mean - 2 * sigma and (last3 < mean - 2 * sigma).sum() >= 2)
+    return bool(beyond or k >= run or t >= run - 1 or two)
 # 3. comparisons, series by series, as a spreadsheet-minded script would
 rows = []
 fy_end = pd.Period(f"{M.year if M.month > 3 else M.year - 1}-03", "M")
@@ -226,6 +256,8 @@ for (ind, level, force, area), s in long.groupby(["indicator", "level", "force",
     def v(p):
         return float(series.get(p, 0))
     cur = v(M)
+    special = spc_latest([v(M - k) for k in range(35, -1, -1)])
+    rate = sum(v(M - k) for k in range(12)) / population(level, force, area) * 1000
     prior = [v(M - k) for k in range(1, 13)]
     prior3 = [v(M - k) for k in range(1, 37)]
     rolling = sum(v(M - k) for k in range(12))
@@ -233,7 +265,7 @@ for (ind, level, force, area), s in long.groupby(["indicator", "level", "force",
     p_base = binomtest(int(rolling), int(rolling + base), 0.5).pvalue if rolling + base else 1.0
     p_1y = binomtest(int(cur), int(cur + sum(prior)), 1 / 13).pvalue if cur + sum(prior) else 1.0
     p_3y = binomtest(int(cur), int(cur + sum(prior3)), 1 / 37).pvalue if cur + sum(prior3) else 1.0
-    rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y))
+    rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y, special, rate))
 for (level, force, area), s in prop.groupby(["level", "force", "area"], observed=True):
     s = s.set_index("month")
     for ind, col in (("prosecution_possible_rate", "possible"), ("no_suspect_rate", "no_suspect")):
@@ -249,8 +281,8 @@ for (level, force, area), s in prop.groupby(["level", "force", "area"], observed
         p_base = proportions_ztest([rx, bx], [rn, bn])[1] if rn and bn else math.nan
         rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, math.nan, math.nan, math.nan,
                      100 * ax / an if an else math.nan, math.nan, 100 * rx / rn if rn else math.nan,
-                     100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan))
-out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y"])
+                     100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan, None, math.nan))
+out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y", "spc_special", "rate_per_1000"])
 out.to_csv(sys.argv[5], index=False)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": len(out), "peak_mib": rss}))
@@ -304,7 +336,7 @@ def main() -> None:
 
     pandas_out = args.work / "national-pandas.csv"
     pd_res = run_child(PANDAS_CHILD, str(parquet), str(REFERENCE), str(DATA / "config"), args.month, str(pandas_out))
-    print(f"pandas baseline (counts and outcome rates for every force, area and district; no SPC, rates per 1,000 or sentences): "
+    print(f"pandas baseline (the same counts, outcome rates, tests, SPC verdicts and rates per 1,000 for every force, area and district; no sentences): "
           f"{pd_res['seconds']:.1f} s, {int(pd_res['rows']):,} rows, peak {pd_res['peak_mib']:,.0f} MiB")
     print(f"speed-up: {pd_res['seconds'] / thrv['seconds']:.1f}x")
     _cross_check(args.work / "national-pack" / "pack.csv", pandas_out)
@@ -320,14 +352,16 @@ def _cross_check(thrv_csv: Path, pandas_csv: Path) -> None:
     b = pd.read_csv(pandas_csv)
     b["indicator"] = b["indicator"].map(lambda t: t if t == "all_crime" else ("asb" if t == "Anti-social behaviour" else slugify(t)))
     a = a.rename(columns={"area_level": "level"})
-    cols = ["current", "prev_1y", "avg_1y", "rolling_12m", "baseline", "p_value_1y"]
+    cols = ["current", "prev_1y", "avg_1y", "rolling_12m", "baseline", "p_value_1y", "rate_per_1000"]
     merged = a.merge(b, on=["indicator", "level", "area"], suffixes=("", "_pd"))
     worst = 0.0
     for c in cols:
         diff = (merged[c] - merged[f"{c}_pd"]).abs() / merged[f"{c}_pd"].abs().clip(lower=1e-12)
         worst = max(worst, float(diff.max()))
+    counted = merged.dropna(subset=["spc_special"])
+    spc_agree = (counted["spc_special"].astype(bool) == counted["spc_variation"].fillna("").str.startswith("special")).mean()
     print(f"cross-check: {len(merged):,} shared series, largest relative difference {worst:.2e} "
-          f"over {', '.join(cols)}")
+          f"over {', '.join(cols)}; SPC verdicts agree on {spc_agree:.1%} of {len(counted):,} count series")
 
 
 if __name__ == "__main__":

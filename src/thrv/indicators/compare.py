@@ -122,7 +122,8 @@ def build_matrix(
     row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[key_cols]))
     if not series.empty:
         rows = row_of.reindex(pd.MultiIndex.from_frame(series[key_cols])).to_numpy()
-        cols = np.array([month_index(m) for m in series["month"]]) - month_index(first)
+        stamps = pd.to_datetime(series["month"])
+        cols = (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy() - month_index(first)
         ok = (cols >= 0) & (cols < n_months) & ~np.isnan(rows.astype(float))
         np.add.at(num, (rows[ok].astype(int), cols[ok]), series["num"].to_numpy()[ok])
         np.add.at(den, (rows[ok].astype(int), cols[ok]), np.nan_to_num(series["den"].to_numpy()[ok]))
@@ -175,10 +176,16 @@ def _value(num: np.ndarray, den: np.ndarray, is_prop: np.ndarray, scale: float =
 
 
 def _count_test(
-    test: str, count: np.ndarray, exposure: float | np.ndarray, ref: np.ndarray, ref_exposure: np.ndarray, confidence: float
+    test: str,
+    count: np.ndarray,
+    exposure: float | np.ndarray,
+    ref: np.ndarray,
+    ref_exposure: np.ndarray,
+    confidence: float,
+    intervals: bool = True,
 ) -> TestResultArray:
     if test == "poisson_exact":
-        return poisson_exact_test_many(count, exposure, ref, ref_exposure, confidence)
+        return poisson_exact_test_many(count, exposure, ref, ref_exposure, confidence, intervals=intervals)
     # the E-test and Wheeler's z have no vectorised form here: loop over the rows
     fields: dict[str, list[float]] = {k: [] for k in ("p_value", "statistic", "estimate", "ci_low", "ci_high")}
     c, e, r, re_ = np.broadcast_arrays(count, exposure, ref, ref_exposure)
@@ -284,6 +291,7 @@ def compare(
                     np.where(ok, b_n_[idx], np.nan),
                     np.where(ok, ref_exp, 1.0),
                     options.confidence,
+                    intervals=suffix != "_prev_1y",  # that comparison only feeds the sentence
                 )
             else:
                 continue  # medians are compared from row values elsewhere
