@@ -308,6 +308,10 @@ def create_app(
 
     if warm:
         def _warm() -> None:
+            from thrv.report.charts import to_svg, trend_chart
+
+            # the chart engine takes a second to start: start it before the first page
+            to_svg(trend_chart([{"month": "2025-01", "value": 1.0}], "", "", None))
             for month in warm:
                 if month in cache.months:
                     cache.model(month)
