@@ -97,6 +97,9 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
     vuln = vulnerability(con, scope, period, config, schemes)
     measures, per_scheme, skipped = theme_measures(matrix, by_type, series, by_lsoa_type, schemes, vuln, config)
     ranked = _priorities(matrix, measures, per_scheme, config)
+    for row in ranked["priorities"]:
+        # a theme measured from a force extract whose rows are simulated says so wherever it is shown
+        row["generated_data"] = bool((row.get("inputs") or {}).get("flag")) and bool(vuln.get("generated_rows"))
 
     # hot spots, with the top crime-type priorities as extra layers
     grid_section, cells = _hotspots(points, scope, schemes, matrix, ranked, config)
