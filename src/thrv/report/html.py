@@ -90,12 +90,12 @@ def _findings(rows: list[dict[str, Any]], limit: int = 12) -> list[str]:
 def _charts(model: dict[str, Any], force_rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in force_rows:
-        key = f"{r['indicator']}|force|{r['force']}|{r['area']}"
+        key = f"{r['indicator']}|{r['area_level']}|{r['force']}|{r['area']}"
         points = model["series"].get(key)
         if not points or all(p["value"] is None for p in points):
             continue
         spc = {"mean": r.get("spc_mean"), "lcl": r.get("spc_lcl"), "ucl": r.get("spc_ucl")}
-        title = f"{r['title']} — {r['force']}"
+        title = f"{r['title']} — {r['area']}"
         out.append(to_svg(trend_chart(points, title, r.get("unit", ""), spc, width=330, height=120)))
     return out
 
@@ -114,7 +114,11 @@ def render_pack_html(
     chart_svgs: list[str] = []
     for name in force_names:
         f_rows = [r for r in rows if r["area_level"] == "force" and r["force"] == name]
-        forces.append({"name": name, "rows": _display_rows(f_rows), "findings": _findings(f_rows)})
+        if not f_rows:  # a pack for one area or district: its own rows lead instead
+            f_rows = [r for r in rows if r["force"] == name and r["area_level"] in {"area", "district"}]
+            f_rows = [r for r in f_rows if r["area"] == (meta.get("area") or r["area"])]
+        forces.append({"name": meta.get("area") or name if f_rows and f_rows[0]["area_level"] != "force" else name,
+                       "rows": _display_rows(f_rows), "findings": _findings(f_rows)})
         if charts:
             chart_svgs.extend(_charts(model, f_rows))
     areas = _display_rows([r for r in rows if r["area_level"] in {"area", "district"}])
