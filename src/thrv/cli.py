@@ -564,13 +564,13 @@ def serve(
     """
     import uvicorn
 
-    from thrv.web.app import create_app, latest_month
+    from thrv.web.app import create_app
     from thrv.web.auth import AuthError, users_path_for
 
     if not db.exists():
         err.print(f"[red]error:[/red] {db}: no such store; run `thrv ingest PATH --db {db}` first")
         raise typer.Exit(2)
-    months = [m.strip() for m in warm.split(",")] if warm else [m for m in [latest_month(db)] if m]
+    months = [m.strip() for m in warm.split(",")] if warm else ["latest"]
     try:
         web = create_app(
             db, users or users_path_for(db), audit or db.with_name(db.name + ".audit.jsonl"), warm=months

@@ -54,7 +54,7 @@ def test_pdf_text_has_the_pack_table(written: tuple[dict, Path]) -> None:
 
 
 def test_excel_has_numbers_as_numbers_and_coloured_labels(written: tuple[dict, Path]) -> None:
-    model, out = written
+    _, out = written
     book = load_workbook(out / "pack.xlsx")
     assert {"About", "Force", "Area", "District", "Indicators"} <= set(book.sheetnames)
     sheet = book["Force"]

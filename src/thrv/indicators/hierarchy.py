@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from thrv.reference import DATA, forces, read_rows, reference_path
+from thrv.reference import DATA, forces, reference_path
 
 DEFAULT_AREAS = DATA / "config" / "areas.toml"
 LEVELS = ("force", "area", "district", "lsoa")
@@ -125,14 +125,3 @@ def build_hierarchy(force_names: list[str], areas_path: Path | None = None) -> H
     )
     populations = pd.concat([populations, lsoa_pop], ignore_index=True)
     return Hierarchy(lsoas, districts, populations, regions)
-
-
-def force_population(force_name: str) -> float:
-    """Residents of a force's Police Force Area (NaN when thrv has no geography for it)."""
-    force = next((f for f in forces() if f.name == force_name), None)
-    if force is None or not force.pfa_code:
-        return float("nan")
-    for row in read_rows(reference_path("population.csv.gz")):
-        if row["level"] == "force" and row["code"] == force.pfa_code:
-            return float(row["population"])
-    return float("nan")

@@ -93,8 +93,8 @@ def _district_keys(hierarchy: Hierarchy, indicators: dict[str, Indicator], table
 
 def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indicator], confidence: float) -> pd.DataFrame:
     """Rates per 1,000 residents (rolling 12 months and the month) with national/regional averages."""
-    pops = hierarchy.populations.rename(columns={"area_code": "_code"})
-    merged = table.merge(pops[["level", "force", "area", "population"]], on=["level", "force", "area"], how="left")
+    pops = hierarchy.populations[["level", "force", "area", "population"]]
+    merged = table.merge(pops, on=["level", "force", "area"], how="left")
     per_1000 = merged["indicator"].map(lambda i: indicators[i].per_1000).to_numpy()
     pop = np.where(per_1000, merged["population"].to_numpy(dtype=float), np.nan)
     merged["population"] = merged["population"].astype(float)
@@ -110,8 +110,8 @@ def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indi
         merged["rate_per_1000_month"] = np.where(ok, cur / safe_pop * 1000.0, np.nan)
 
     # national and regional: every force in the store with the figure and a population
+    merged["region"] = merged["force"].map(hierarchy.regions)
     forces = merged[(merged["level"] == "force") & ok]
-    forces = forces.assign(region=forces["force"].map(hierarchy.regions))
     for scope, group_cols in (("national", ["indicator"]), ("regional", ["indicator", "region"])):
         for value, rate_col in (("rolling_12m", "rate_per_1000"), ("current_num", "rate_per_1000_month")):
             f = forces.dropna(subset=[value])
@@ -120,8 +120,6 @@ def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indi
             )
             agg[f"{scope}_{rate_col}"] = agg["_num"] / agg["_pop"] * 1000.0
             agg = agg.rename(columns={"_num": f"_{scope}_{value}", "_pop": f"_{scope}_pop_{value}", "_forces": f"{scope}_forces_{value}"})
-            if scope == "regional":
-                merged["region"] = merged["force"].map(hierarchy.regions)
             merged = merged.merge(agg, on=group_cols, how="left")
     # an "average" of one force is that force: show national/regional only with others
     for scope in ("national", "regional"):

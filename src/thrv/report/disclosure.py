@@ -325,22 +325,6 @@ def _public_sentence(row: dict[str, Any], rule: DisclosureRule) -> str:
     )
 
 
-def recoverable(model: dict[str, Any], rule: DisclosureRule | None = None) -> list[Cell]:
-    """Cells of a published model that an attacker could compute exactly (should be none)."""
-    cells, relations = collect_cells_published(model)
-    hidden = {c for c, v in cells.items() if v is None}
-    exposed = []
-    by_cell: dict[Cell, list[int]] = defaultdict(list)
-    for i, (total, parts) in enumerate(relations):
-        for c in (total, *parts):
-            by_cell[c].append(i)
-    for group in _components(hidden, relations):
-        rels = [relations[i] for i in {i for c in group for i in by_cell[c]}]
-        exposed.extend(_determined(group, rels, hidden))
-    del rule
-    return exposed
-
-
 def collect_cells_published(model: dict[str, Any]) -> tuple[dict[Cell, float | None], list[tuple[Cell, list[Cell]]]]:
     """Cells of a public model with suppressed ones as None (for checking)."""
     shadow = copy.deepcopy(model)

@@ -6,7 +6,8 @@ functions at definition time, and dependencies defined in closures must resolve.
 Every figure comes from the same report model as ``thrv pack`` (``thrv.report.model``); the
 API never computes anything the files do not. Packs are built once per month and cached
 in memory (a national store takes tens of seconds to aggregate; a cached force-month page
-then answers in milliseconds); ``warm`` months are built when the server starts.
+then answers in milliseconds); ``warm`` months are built when the server starts
+(``"latest"`` stands for the store's last month).
 """
 
 
@@ -313,13 +314,10 @@ def create_app(
             # the chart engine takes a second to start: start it before the first page
             to_svg(trend_chart([{"month": "2025-01", "value": 1.0}], "", "", None))
             for month in warm:
+                if month == "latest" and cache.months:
+                    month = cache.months[-1]
                 if month in cache.months:
                     cache.model(month)
 
         threading.Thread(target=_warm, daemon=True).start()
     return app
-
-
-def latest_month(db: Path) -> str | None:
-    cache_months = PackCache(db).months
-    return cache_months[-1] if cache_months else None
