@@ -1,0 +1,86 @@
+"""`thrv user` and `thrv serve`: the dashboard, its users and its API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from thrv.cli._app import (
+    DbOption,
+    app,
+    console,
+    err,
+)
+from thrv.store.database import DEFAULT_DB
+
+user_app = typer.Typer(help="Manage dashboard users (passwords are stored only as salted hashes).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="analyst (everything), partner (aggregates only) or public (published view).")] = "analyst",
+    db: DbOption = Path(DEFAULT_DB),
+    users: Annotated[Path | None, typer.Option(help="Users file (default: <db>.users.json).")] = None,
+    token: Annotated[bool, typer.Option(help="Also create an API token (printed once).")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Add or replace a user of `thrv serve`. There is no default user: add one first.
+
+    Example: `thrv user add alice --role analyst --db force.duckdb`
+    """
+    from thrv.web.auth import AuthError, add_user, users_path_for
+
+    path = users or users_path_for(db)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        new_token = add_user(path, name, role, password, with_token=token)
+    except AuthError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"user {name} ({role}) saved in {path}")
+    if new_token:
+        console.print(f"API token (shown once): {new_token}")
+
+
+@app.command()
+def serve(
+    db: DbOption = Path(DEFAULT_DB),
+    host: Annotated[str, typer.Option(help="Address to listen on (localhost only by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    users: Annotated[Path | None, typer.Option(help="Users file (default: <db>.users.json).")] = None,
+    audit: Annotated[Path | None, typer.Option(help="Audit log, JSON lines (default: <db>.audit.jsonl).")] = None,
+    warm: Annotated[str | None, typer.Option(help="Months to build at start-up, e.g. 2025-11,2025-12 (default: the latest).")] = None,
+) -> None:
+    """Run the dashboard and REST API: choose area, month and indicator; download any format.
+
+    Every request needs a signed-in user (`thrv user add` first); roles limit what each
+    sees; every request is written to the audit log. The OpenAPI documentation is at /docs.
+    """
+    import uvicorn
+
+    from thrv.web.app import create_app
+    from thrv.web.auth import AuthError, users_path_for
+
+    if not db.exists():
+        err.print(f"[red]error:[/red] {db}: no such store; run `thrv ingest PATH --db {db}` first")
+        raise typer.Exit(2)
+    months = [m.strip() for m in warm.split(",")] if warm else ["latest"]
+    try:
+        web = create_app(
+            db, users or users_path_for(db), audit or db.with_name(db.name + ".audit.jsonl"), warm=months
+        )
+    except AuthError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        err.print(f"[yellow]warning:[/yellow] listening on {host}: put it behind TLS before exposing it")
+    console.print(f"thrv dashboard on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
