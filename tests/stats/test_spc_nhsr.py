@@ -218,7 +218,7 @@ def _reference(y: list[float], improvement: int, screen: bool, groups: list[int]
         side7 = [int(i >= 6 and rtm[i] != 0 and all(rtm[i - k] == rtm[i] for k in range(1, 7))) for i in range(n)]
 
         def part(w: list[int]) -> list[bool]:
-            return [any(abs(w[j]) == 1 for j in range(i, min(n, i + 7))) for i in range(n)]
+            return [any(abs(w[j]) == 1 for j in range(i, min(len(w), i + 7))) for i in range(len(w))]
 
         part_trend, part_shift = part(trend), part(side7)
         cp, rp = [0, 0, *map(int, close), 0, 0], [0, 0, *rtm, 0, 0]

@@ -157,7 +157,8 @@ def part_of_run(flags: npt.ArrayLike, length: int = 7) -> IntArray:
     if v.size == 0:
         return np.zeros(0, dtype=np.int64)
     windows = np.lib.stride_tricks.sliding_window_view(padded, length)
-    return windows.any(axis=1).astype(np.int64)
+    out: IntArray = np.asarray(windows.any(axis=1), dtype=np.int64)
+    return out
 
 
 def run_trend(values: npt.ArrayLike, length: int = 7) -> IntArray:
