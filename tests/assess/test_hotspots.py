@@ -14,7 +14,13 @@ import pytest
 
 from thrv.assess.config import DEFAULT_HARM_SCHEMES, AssessConfig
 from thrv.assess.harm import add_harm, load_schemes
-from thrv.assess.hotspots import build_grid, cells_geometry, gi_layer, hotspot_layers, neighbour_matrix
+from thrv.assess.hotspots import (
+    build_grid,
+    cells_geometry,
+    gi_layer,
+    hotspot_layers,
+    neighbour_matrix,
+)
 from thrv.assess.query import months_held_in_store, point_counts
 from thrv.assess.scope import resolve_scope
 from thrv.stats import benjamini_hochberg, getis_ord_gi_star

@@ -15,8 +15,8 @@ from scipy import stats
 
 from thrv.stats.spatial import (
     benjamini_hochberg,
-    gi_star_permutation_test,
     getis_ord_gi_star,
+    gi_star_permutation_test,
     gini,
     lorenz_curve,
     top_share,

@@ -109,7 +109,7 @@ def study_region(region_points: pd.DataFrame, resolution: int) -> pd.DataFrame:
     if pts.empty:
         return pd.DataFrame(columns=["cell", "lsoa21_code", "district_code"])
     pts = pts.assign(cell=assign_cells(pts, resolution).to_numpy())
-    held = (pts.groupby(["cell", "lsoa21_code", "district_code"], as_index=False)["n"].sum()
+    held = (pts.groupby(["cell", "lsoa21_code", "district_code"], as_index=False).agg(n=("n", "sum"))
             .sort_values(["cell", "n", "lsoa21_code"], ascending=[True, False, True], kind="mergesort")
             .drop_duplicates("cell")[["cell", "lsoa21_code", "district_code"]])
     districts = pts.drop_duplicates("lsoa21_code").set_index("lsoa21_code")["district_code"]
@@ -136,7 +136,7 @@ def build_grid(points: pd.DataFrame, scope: Scope, schemes: Sequence[HarmScheme]
     value_cols = ["crimes", *harm_cols, *layers]
     agg = p.groupby("cell", as_index=False).agg(records=("n", "sum"), **{c: (c, "sum") for c in value_cols})
     # a hexagon's place: the LSOA with most records in it, ties to the lower code
-    top = (p.groupby(["cell", "lsoa21_code", "district_code"], as_index=False, dropna=False)["n"].sum()
+    top = (p.groupby(["cell", "lsoa21_code", "district_code"], as_index=False, dropna=False).agg(n=("n", "sum"))
            .sort_values(["cell", "n", "lsoa21_code"], ascending=[True, False, True], kind="mergesort", na_position="last")
            .drop_duplicates("cell")[["cell", "district_code", "lsoa21_code"]])
     agg = agg.merge(top, on="cell", how="left")
@@ -144,7 +144,7 @@ def build_grid(points: pd.DataFrame, scope: Scope, schemes: Sequence[HarmScheme]
         extra = study_region(region, resolution)
         extra = extra[~extra["cell"].isin(agg["cell"])]
         zeros = pd.DataFrame({"cell": extra["cell"].to_numpy(), "records": 0,
-                              **{c: np.zeros(len(extra), dtype=agg[c].dtype) for c in value_cols},
+                              **{c: np.zeros(len(extra), dtype=agg[c].to_numpy().dtype) for c in value_cols},
                               "district_code": extra["district_code"].to_numpy(),
                               "lsoa21_code": extra["lsoa21_code"].to_numpy()})
         agg = pd.concat([agg, zeros], ignore_index=True)
