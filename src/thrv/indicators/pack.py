@@ -177,7 +177,8 @@ def _spc(
     values[~wanted | ~np.isfinite(values[:, -1])] = np.nan
     directions = [indicators[i].direction for i in matrix.keys["indicator"]]
     latest = xmr_latest_many(
-        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length
+        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length,
+        screen_outliers=bool(getattr(options, "spc_screen_outliers", True)),
     )
     rules = np.full(n, "", dtype=object)
     # every rule that caught the point, the one that names it (by precedence) first
