@@ -245,7 +245,7 @@ def _reference(y: list[float], improvement: int, screen: bool, groups: list[int]
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     y=st.lists(st.integers(0, 12).map(float), min_size=4, max_size=40),
     improvement=st.sampled_from([1, 0, -1]),
