@@ -305,7 +305,13 @@ def create_app(
 
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> Response:
+        """503 with what is being prepared; a browser gets a page that reloads itself until ready."""
         headers = {"Retry-After": str(exc.retry)} if exc.retry else {}
+        user = getattr(request.state, "user", None)
+        if user is not None and "text/html" in request.headers.get("accept", ""):
+            from thrv.web.pages import progress_page
+
+            return progress_page(builds, user, exc.message, exc.progress)
         return JSONResponse({"detail": exc.message, "progress": exc.progress}, status_code=503, headers=headers)
 
     @app.get("/api/health", tags=["meta"])

@@ -43,6 +43,10 @@ def register_docs(app: FastAPI) -> None:
     def redoc() -> HTMLResponse:
         return HTMLResponse(REDOC)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(str(folder / "favicon.png"), media_type="image/png")
+
     @app.get("/static/docs/{name}", include_in_schema=False)
     def asset(name: str) -> FileResponse:
         if name not in ASSETS:

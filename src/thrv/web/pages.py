@@ -143,14 +143,7 @@ def register_pages(app: FastAPI) -> None:
         return _dashboard(user, cat, full, month, area, indicator, built)
 
     def _progress(user: User, message: str, progress: dict[str, Any], month: str | None = None) -> HTMLResponse:
-        cat = builds.catalogue
-        ready = [m for m in (cat.months if cat else []) if builds.month(m) is not None]
-        refresh = progress.get("state") in ("queued", "running") or cat is None
-        html = _env().get_template("progress.html.j2").render(
-            user=user, message=message, note=progress_note(progress), refresh=refresh, month=month,
-            ready=list(reversed(ready)),
-        )
-        return HTMLResponse(html, status_code=503, headers={"Retry-After": "3"} if refresh else None)
+        return progress_page(builds, user, message, progress, month)
 
     def _dashboard(user: User, cat: Any, full: dict[str, Any], month: str, area: str,
                    indicator: str | None, built: Any) -> HTMLResponse:
@@ -187,6 +180,20 @@ def register_pages(app: FastAPI) -> None:
             stale=built.stale if built is not None else False, store_as_of=cat.taken_at,
         )
         return HTMLResponse(html)
+
+
+def progress_page(builds: Any, user: User, message: str, progress: dict[str, Any],
+                  month: str | None = None) -> HTMLResponse:
+    """503: what is being prepared, how far it has got, and the months ready now; while a
+    build is queued or running the page reloads itself every 3 s."""
+    cat = builds.catalogue
+    ready = [m for m in (cat.months if cat else []) if builds.month(m) is not None]
+    refresh = progress.get("state") in ("queued", "running") or cat is None
+    html = _env().get_template("progress.html.j2").render(
+        user=user, message=message[:1].upper() + message[1:], note=progress_note(progress), refresh=refresh,
+        month=month, ready=list(reversed(ready)),
+    )
+    return HTMLResponse(html, status_code=503, headers={"Retry-After": "3"} if refresh else None)
 
 
 def _areas(model: dict[str, Any]) -> list[tuple[str, str]]:

@@ -6,8 +6,8 @@
   sign a user in to an account of its choosing (login CSRF) nor out. Clients that send
   neither header (curl, scripts) are not browsers and carry no cookie of another site.
 - A strict Content-Security-Policy: scripts, styles, fonts and images from this server
-  only, no inline script or style, no framing, forms post only here. The API
-  documentation pages need inline styles (Swagger UI and ReDoc inject them) and nothing more.
+  only, no inline script or style, no framing, forms post only here. ReDoc (/redoc) needs
+  inline styles (it injects them) and nothing more; Swagger UI (/docs) needs nothing more.
 - Every request is written to the audit log when it has been answered, whatever the
   answer: refused, failed, static file, documentation, health check.
 """
@@ -28,26 +28,30 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"
-DOCS_PATHS = ("/docs", "/redoc")
+REDOC_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"
+DOCS_PATHS = ("/redoc",)  # Swagger UI at /docs runs under the strict policy
 
 
 def foreign_origin(request: Request, allowed: set[str]) -> str | None:
-    """The foreign site a state-changing request comes from, or None if it is this one."""
+    """The foreign site a state-changing request comes from, or None if it is this one.
+
+    The browser's own Sec-Fetch-Site header is believed first (a page cannot set it); then
+    the Origin, then the Referer, must name this host (or one in ``allowed_origins``).
+    """
     host = request.headers.get("host", "")
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        return request.headers.get("origin") or "a cross-site page"
-    for header in ("origin", "referer"):
-        value = request.headers.get(header)
-        if value is None:
-            continue
-        if value == "null":
-            return "null"
-        netloc = urlsplit(value).netloc
-        if netloc != host and value.rstrip("/") not in allowed and netloc not in allowed:
-            return value
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is not None and site not in ("same-origin", "none"):
+        return origin or f"a {site} page"
+    if origin == "null":  # sandboxed frames, file: pages, or a no-referrer form
+        return None if site == "same-origin" else "null"
+    value = origin or request.headers.get("referer")
+    if value is None:
         return None
-    return None
+    netloc = urlsplit(value).netloc
+    if netloc == host or netloc in allowed or value.rstrip("/") in allowed:
+        return None
+    return value
 
 
 def install_security(app: FastAPI, audit: Any, settings: dict[str, Any]) -> None:
@@ -85,10 +89,10 @@ def _refusal(request: Request, allowed: set[str]) -> Response | None:
 def _label(request: Request, response: Response) -> None:
     path = request.url.path
     headers = response.headers
-    headers["Content-Security-Policy"] = DOCS_CSP if path in DOCS_PATHS else CSP
+    headers["Content-Security-Policy"] = REDOC_CSP if path in DOCS_PATHS else CSP
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes browsers send Origin: null
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     if path.startswith("/static/"):
