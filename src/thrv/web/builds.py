@@ -15,6 +15,7 @@ the figures of the previous snapshot are served (a page says so).
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import heapq
 import itertools
@@ -232,12 +233,20 @@ class Snapshots:
     def __init__(self, db: Path, folder: Path | None = None) -> None:
         self.db = db
         self._own = folder is None
-        self.folder = folder or Path(tempfile.mkdtemp(prefix="thrv-serve-"))
+        self._folder = folder
         self.version = 0
         self.signature: tuple[int, ...] | None = None
         self.path: Path | None = None
         self.taken_at = ""
         self.message = ""  # why the last attempt failed ("" when it worked)
+
+    @property
+    def folder(self) -> Path:
+        """Where the copies go: made on first use, removed when the server stops or exits."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="thrv-serve-"))
+            atexit.register(self.close)
+        return self._folder
 
     def changed(self) -> bool:
         from thrv.store.snapshot import signature
@@ -277,7 +286,8 @@ class Snapshots:
 
     def close(self) -> None:
         if self._own:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
         elif self.path is not None:
             self.retire(self.path)
 
@@ -357,15 +367,18 @@ class Builds:
         self.worker.forget(lambda key: isinstance(key, tuple) and key[0] == cat.version)
         self.catalogue = cat
         self.status = self._read_status(self.snapshots.path)
-        for month in self.warm_months(cat):
+        months = self.warm_months(cat)
+        for month in months[:1]:
             self.request_month(month, WARM)
-        if self.prerender and cat.months:
+        if self.prerender and cat.months:  # the latest month's files next: what partner and public users download
             latest = cat.months[-1]
             areas = [f for f in cat.forces if latest in cat.force_months[f]]
             for area in ([""] if len(cat.forces) == 1 else areas):
                 for audience in ("public", "full"):
                     for fmt in self.prerender:
-                        self.request_file(latest, area, audience, fmt, PRERENDER)
+                        self.request_file(latest, area, audience, fmt, WARM if months else PRERENDER)
+        for month in months[1:]:
+            self.request_month(month, WARM)
 
     def warm_months(self, cat: Catalogue) -> list[str]:
         if self.warm is None:
