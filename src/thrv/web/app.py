@@ -133,7 +133,7 @@ def month_for(builds: Builds, user: User, month: str, wait: float) -> Month:
     built = builds.month(month)
     if built is not None:
         return built
-    key = builds._month_key(month)
+    key = builds.month_key(month)
     if user.role == "analyst":
         builds.request_month(month, ANALYST)
         built = builds.wait_month(month, wait)

@@ -401,20 +401,20 @@ class Builds:
         }
 
     # -- months ----------------------------------------------------------------------------
-    def _month_key(self, month: str) -> tuple[Any, ...]:
+    def month_key(self, month: str) -> tuple[Any, ...]:
         version = self.catalogue.version if self.catalogue else 0
         return (version, "model", month)
 
     def month(self, month: str) -> Month | None:
         """The month as built from the current snapshot, else from the previous one, else None."""
-        built: Month | None = self.worker.result(self._month_key(month))
+        built: Month | None = self.worker.result(self.month_key(month))
         if built is not None:
             self._stale.pop(month, None)
             return built
         return self._stale.get(month)
 
     def request_month(self, month: str, priority: int) -> tuple[Any, ...]:
-        key = self._month_key(month)
+        key = self.month_key(month)
         cat = self.catalogue
         if cat is None or cat.path is None:
             return key
@@ -428,7 +428,7 @@ class Builds:
         return key
 
     def wait_month(self, month: str, seconds: float) -> Month | None:
-        built: Month | None = self.worker.wait(self._month_key(month), seconds)
+        built: Month | None = self.worker.wait(self.month_key(month), seconds)
         return built
 
     def progress(self, key: tuple[Any, ...]) -> dict[str, Any]:
