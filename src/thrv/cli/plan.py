@@ -58,7 +58,7 @@ def report_unresolved(figures: Any) -> None:
 @app.command()
 def plan(
     plan_file: PlanOption,
-    month: MonthOption,
+    month: Annotated[str | None, typer.Option(help="The month to report, YYYY-MM (not needed with --check).", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder to write plan.json and plan.html into.")] = Path("plan"),
     db: DbOption = Path(DEFAULT_DB),
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated subset of html, pdf, xlsx (plan.json is always written).")] = "html",
@@ -83,6 +83,9 @@ def plan(
         n = sum(1 for _ in chosen.all_indicators())
         console.print(f"{plan_file}: valid: {len(chosen.themes)} themes, {n} indicators")
         return
+    if month is None:
+        err.print("[red]error:[/red] --month YYYY-MM is needed (or --check to only check the plan file)")
+        raise typer.Exit(2)
     try:
         formats = parse_formats(fmt)
     except ValueError as exc:

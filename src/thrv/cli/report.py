@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from thrv.cli._app import DbOption, FormatOption, app, console, err, format_list, open_store, report_written
+from thrv.cli._app import (
+    DbOption,
+    FormatOption,
+    app,
+    console,
+    err,
+    format_list,
+    open_store,
+    report_written,
+)
 from thrv.cli.plan import MonthOption, PlanOption, figures_or_exit, load_or_exit, report_unresolved
 from thrv.store.database import DEFAULT_DB
 

@@ -330,7 +330,7 @@ def _row_comparator(row: pd.Series) -> dict[str, Any] | None:
     value = row.get("comparator_value")
     if not _finite(value):
         return None
-    return {"name": str(row.get("comparator") or "comparator"), "value": float(value), "period": str(row.get("period_label", ""))}
+    return {"name": str(row.get("comparator") or "comparator"), "value": float(str(value)), "period": str(row.get("period_label", ""))}
 
 
 def _split_rows(series: list[MonthlySeries], facts: dict[str, Any], definition: Indicator, month: dt.date, options: CompareOptions) -> list[dict[str, Any]]:
@@ -425,13 +425,16 @@ def _finish(row: dict[str, Any], ind: PlanIndicator, options: CompareOptions, mo
     direction = str(row.get("direction") or "none")
     comparisons = []
     data_comp = row.pop("data_comparator", None)
-    for comp, source in ((data_comp, "data"), ({"name": ind.benchmark.label, "value": ind.benchmark.value} if ind.benchmark else None, "plan")):
+    wanted: list[tuple[dict[str, Any] | None, str]] = [(data_comp, "data")]
+    if ind.benchmark:
+        wanted.append(({"name": ind.benchmark.label, "value": ind.benchmark.value}, "plan"))
+    for comp, source in wanted:
         if not comp or not _finite(head["value"]):
             continue
         num, den = head.get("num"), head.get("den")
         result = msr.comparator_result(
             float(head["value"]), num if _finite(num) else None, den if _finite(den) else None,
-            figure_type, comp["name"], float(comp["value"]), direction, options, source,
+            figure_type, str(comp["name"]), float(comp["value"]), direction, options, source,
         )
         comparisons.append(result)
     row["comparators"] = comparisons

@@ -128,7 +128,8 @@ def _find_earlier(rows: pd.DataFrame, latest: pd.Series, years: int) -> pd.Serie
         near = rows[gaps <= 31]
         if near.empty:
             return None
-        return near.loc[gaps[near.index].idxmin()]
+        best = gaps[near.index].idxmin()
+        return near.loc[best]  # type: ignore[call-overload]
     hit = rows[(rows["period_start"] == start) & (rows["period_end"] == end)]
     return None if hit.empty else hit.iloc[-1]
 
@@ -181,7 +182,7 @@ def period_figures(rows: pd.DataFrame, month: dt.date, direction: str, options: 
         "prev_1y_label": "" if earlier[1] is None else earlier[1]["period_label"],
         "previous": _value(previous),
         "previous_label": "" if previous is None else previous["period_label"],
-        "history_months": int(len(rows)),
+        "history_months": len(rows),
         "note": mixed,
     }
     if figure_type == "proportion":

@@ -72,7 +72,7 @@ def theme_section(figures: PlanFigures, theme: Theme) -> dict[str, Any]:
     all_rows: list[dict[str, Any]] = []
     for p in theme.priorities:
         own = [_row(figures, i) for i in p.indicators]
-        groups = [
+        groups: list[dict[str, Any]] = [
             {"name": g.name, "description": g.description, "indicators": [_row(figures, i, g.name) for i in g.indicators]}
             for g in p.groups
         ]

@@ -43,16 +43,14 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
     if r.get("resolved") and not r.get("monthly"):
         # a measure by quarter, year or snapshot: its period stands where the month does
         f.update({k: _fmt(r.get(k), r) for k in ("current", "prev_1y", "prev_2y", "prev_3y", "previous")})
-        f.update({k: "" for k in ("avg_1y", "avg_3y", "rolling_12m", "baseline")})
+        f.update(dict.fromkeys(("avg_1y", "avg_3y", "rolling_12m", "baseline"), ""))
         r["period_name"] = period_name(str(r.get("period_type")), str(r.get("period_label")))
     head = r.get("headline") or {}
     r["against"] = head.get("against", "")
     if r.get("period_name") and head.get("figure") == "latest" and r["against"]:
         r["against"] = period_name(str(r.get("period_type")), str(r["against"]))
     f["headline"] = _fmt(head.get("value"), r)
-    f["headline_period"] = (
-        r.get("period_name") if head.get("figure") == "latest" else str(head.get("period") or "")
-    )
+    f["headline_period"] = str(r.get("period_name") if head.get("figure") == "latest" else head.get("period") or "")
     if head.get("figure") == "rolling_12m" and not _missing(r.get("rolling_12m_den")):
         f["n"] = f"{float(r['rolling_12m_den']):,.0f}"
     elif not _missing(head.get("den")):
@@ -171,7 +169,8 @@ def _flat(row: dict[str, Any], priority: str) -> dict[str, Any]:
 
 
 def _sheet_rows(section: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows, splits = [], []
+    rows: list[dict[str, Any]] = []
+    splits: list[dict[str, Any]] = []
     items = [("", r) for r in section["indicators"]]
     for p in section["priorities"]:
         items += [(p["name"], r) for r in p["indicators"]]
@@ -194,7 +193,8 @@ def write_xlsx(model: dict[str, Any], path: Path) -> Path:
 
     meta = model["meta"]
     sections = model["themes"] if "themes" in model else [model["theme"]]
-    rows, splits = [], []
+    rows: list[dict[str, Any]] = []
+    splits: list[dict[str, Any]] = []
     for s in sections:
         r, sp = _sheet_rows(s)
         rows.extend({**x, "theme": s["name"]} for x in r)

@@ -114,7 +114,7 @@ def series_table(series: Sequence[MonthlySeries], month: dt.date, options: Compa
     extremes = [_extremes(frame, s.figure_type) for frame, s in zip(full_rows, series, strict=True)]
     out = pd.concat([out.reset_index(drop=True), pd.DataFrame(extremes)], axis=1)
     out = pd.concat([out, _spc(num, den, is_prop, [s.direction for s in series], options)], axis=1)
-    out["history"] = [_history(num[i], den[i], is_prop[i], months) for i in range(len(series))]
+    out["history"] = pd.Series([_history(num[i], den[i], is_prop[i], months) for i in range(len(series))], dtype=object)
     return out
 
 
@@ -193,7 +193,7 @@ def _spc(num: np.ndarray, den: np.ndarray, is_prop: np.ndarray, directions: list
 
 def _history(num: np.ndarray, den: np.ndarray, is_prop: bool, months: list[dt.date]) -> list[dict[str, object]]:
     values = _values(num[None, :], den[None, :], np.array([is_prop]))[0]
-    points = [
+    points: list[dict[str, object]] = [
         {"month": m.strftime("%Y-%m"), "value": None if not np.isfinite(v) else float(v)}
         for m, v in zip(months, values, strict=True)
     ]

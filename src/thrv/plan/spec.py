@@ -323,7 +323,6 @@ def _indicator(raw: Any, where: str, problems: list[str], keys: set[str], theme:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: expected an indicator table (id = ... or measure = ...), got {raw!r}")
         return PlanIndicator("", "pack", "", where)
-    _unknown(raw, _INDICATOR_KEYS, where, problems)
     has_id, has_measure = raw.get("id") is not None, raw.get("measure") is not None
     if has_id == has_measure:
         problems.append(f"{where}: give exactly one of 'id' (a thrv indicator) or 'measure' (a generic measure)")
@@ -335,6 +334,7 @@ def _indicator(raw: Any, where: str, problems: list[str], keys: set[str], theme:
         ref = ""
     ref = ref.strip()
     label = f"{where} ({ref})" if ref else where
+    _unknown(raw, _INDICATOR_KEYS, label, problems)
     figure = raw.get("figure")
     if figure is not None and figure not in FIGURES:
         problems.append(f"{label}: figure: must be one of {', '.join(FIGURES)}, got {figure!r}")

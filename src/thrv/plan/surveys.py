@@ -19,9 +19,9 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from thrv.indicators.compare import CompareOptions
 from thrv.indicators.definitions import Condition, Indicator
 from thrv.plan.series import MonthlySeries, window_start
-from thrv.indicators.compare import CompareOptions
 
 NOT_LINKED = "Crime not linked"
 ALL_VICTIMS = "All respondents"

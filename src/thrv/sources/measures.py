@@ -61,7 +61,7 @@ MEASURES = Kind(
     ),
     added=(
         Column("force", "", doc="The force whose area this is (from the area name or code); empty for other areas"),
-        Column("area_key", "", doc="The area's identity: `area_code` if given, else `area`"),
+        Column("area_key", "", doc="The area's identity: the ONS code of a known force or district (by name or code), else `area_code`, else `area`"),
         Column("period_type", "", doc="month, quarter, financial_year, year or date"),
         Column("period_label", "", doc="The period written canonically (2025-03, 2025-Q1, 2024/25 Q4, 2024/25, 2025, 2025-03-31)"),
         Column("period_start", "", "date", doc="First day of the period"),
@@ -152,9 +152,10 @@ def parse_period(text: str) -> Period | None:
     m = re.fullmatch(r"(?:fy ?)?(\d{4})[/-](\d{2}|\d{4}) ?-? ?q([1-4])|q([1-4]) ?-? ?(?:fy ?)?(\d{4})[/-](\d{2}|\d{4})", low)
     if m:
         first, second, q = (m[1], m[2], int(m[3])) if m[1] else (m[5], m[6], int(m[4]))
-        y = _financial_year(int(first), second)
-        if y is None:
+        fy = _financial_year(int(first), second)
+        if fy is None:
             return None
+        y = fy
         start_month = 4 + 3 * (q - 1)
         sy, sm = (y, start_month) if start_month <= 12 else (y + 1, start_month - 12)
         start = dt.date(sy, sm, 1)
@@ -162,10 +163,10 @@ def parse_period(text: str) -> Period | None:
         return Period("quarter", start, _month_end(sy, end_month), f"{y}/{(y + 1) % 100:02d} Q{q}")
     m = re.fullmatch(r"(?:fy ?)?(\d{4})[/-](\d{2}|\d{4})", low)
     if m:
-        y = _financial_year(int(m[1]), m[2])
-        if y is None:
+        fy = _financial_year(int(m[1]), m[2])
+        if fy is None:
             return None
-        return Period("financial_year", dt.date(y, 4, 1), dt.date(y + 1, 3, 31), f"{y}/{(y + 1) % 100:02d}")
+        return Period("financial_year", dt.date(fy, 4, 1), dt.date(fy + 1, 3, 31), f"{fy}/{(fy + 1) % 100:02d}")
     m = re.fullmatch(r"(\d{4})", t)
     if m:
         y = int(m[1])
@@ -217,6 +218,30 @@ def force_of_area(area: str) -> str:
     return _area_forces().get(_squash(area), "")
 
 
+@cache
+def _area_codes() -> dict[str, str]:
+    """Squashed force, PFA or district name or code -> its ONS code (E23..., E06/E07/E08/E09/W06...)."""
+    out: dict[str, str] = {}
+    for f in reference.forces():
+        if f.pfa_code:
+            for key in (f.name, f.slug, f.pfa_name, f.pfa_code):
+                if key:
+                    out.setdefault(_squash(key), f.pfa_code.upper())
+    for row in read_rows(reference_path("lsoa.csv.gz")):
+        for key in (row["lad_code"], row["lad_name"]):
+            out.setdefault(_squash(key), row["lad_code"].upper())
+    return out
+
+
+def area_identity(area: str) -> str:
+    """The code a known area (force or district, by name or code) is stored under; else ''.
+
+    So "Cambridgeshire Constabulary", "cambridgeshire" and "E23000023" are one area, and a
+    feed that switches from names to codes still replaces its earlier figures.
+    """
+    return _area_codes().get(_squash(area), "")
+
+
 # -- the checks ---------------------------------------------------------------------------------
 
 
@@ -259,8 +284,11 @@ def _rule(notes: list[str], records: CsvRecords) -> Check:
         code = _map_distinct(code, lambda v: v.upper())
         cols["area_code"] = code
         add(pc.and_(pc.is_null(area), pc.is_null(code)), "missing area (give 'area' or 'area_code')")
-        key = pc.coalesce(code, area)
-        cols["area_key"] = pc.fill_null(key, "")
+        known = pc.coalesce(*(
+            pc.if_else(pc.equal(found, ""), pa.scalar(None, pa.string()), found)
+            for found in (_map_distinct(code, area_identity), _map_distinct(area, area_identity))
+        ))
+        cols["area_key"] = pc.fill_null(pc.coalesce(known, code, area), "")
         force_from_code = _map_distinct(code, force_of_area)
         force_from_name = _map_distinct(area, force_of_area)
         force = pc.coalesce(

@@ -1,0 +1,110 @@
+"""`thrv plan` and `thrv report`: the files, the formats, the labels and the exits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from thrv.cli import app
+from thrv.plan import PlanFigures, load_plan, theme_model
+from thrv.plan.render import render_theme_html, write_outputs
+
+from .conftest import EXAMPLE_PLAN
+
+runner = CliRunner()
+
+
+def test_thrv_plan_writes_the_plan_on_a_page(plan_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = runner.invoke(app, ["plan", "--plan", str(EXAMPLE_PLAN), "--db", str(plan_store), "--month", "2025-12", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "31 indicators, 31 resolved" in result.output and "GENERATED data behind" in result.output
+    model = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert model["kind"] == "police_and_crime_plan" and len(model["themes"]) == 4
+    html = (out / "plan.html").read_text(encoding="utf-8")
+    for theme in model["themes"]:
+        assert theme["outcome"] in html and theme["aim"] in html
+    assert "Example plan:" in html and "Generated data:" in html and "⚠" in html
+    calls = next(r for t in model["themes"] for p in t["priorities"] for r in p["indicators"] if r["ref"] == "calls_999_answered_10s")
+    assert f"{calls['headline']['value']:.1f}%" in html and "n 123,498" in html
+
+
+def test_thrv_report_writes_every_format(example_figures: PlanFigures, plan_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["report", "--plan", str(EXAMPLE_PLAN), "--theme", "transformation", "--db", str(plan_store),
+                                 "--month", "2025-12", "--out", str(out), "--format", "html,pdf,xlsx"])
+    assert result.exit_code == 0, result.output
+    for name in ("theme-transformation.json", "theme-transformation.html", "theme-transformation.pdf", "theme-transformation.xlsx"):
+        assert (out / name).stat().st_size > 1000, name
+    assert (out / "theme-transformation.pdf").read_bytes()[:5] == b"%PDF-"
+    model = json.loads((out / "theme-transformation.json").read_text(encoding="utf-8"))
+    wb = openpyxl.load_workbook(out / "theme-transformation.xlsx", read_only=True)
+    sheet = wb["Indicators"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    cells = {r[header.index("ref")]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    for row in model["measures"]:
+        x = cells[row["ref"]]
+        assert x["headline_value"] == pytest.approx(row["headline"]["value"])
+        assert x["generated_data"] is True
+        if row["comparators"]:
+            assert x["comparator_value"] == row["comparators"][0]["value"]
+    bme = cells["bme_officers"]
+    assert (bme["current_num"], bme["current_den"], bme["comparator_label"]) == (43, 1654, "Worse")
+    wb.close()
+
+
+def test_theme_html_shows_the_seed_table_split_and_charts(example_figures: PlanFigures, tmp_path: Path) -> None:
+    plan = load_plan(EXAMPLE_PLAN)
+    model = theme_model(example_figures, plan.theme("Offenders"))
+    (path,) = write_outputs(model, tmp_path, "theme-offenders", ["html"], render_theme_html)[1:]
+    html = path.read_text(encoding="utf-8")
+    assert "Shared outcome:" in html and plan.theme("Offenders").outcome in html
+    assert "Burglary dwelling" in html and "Combating acquisitive crime" in html
+    assert html.count("<svg") >= 8  # a chart per monthly indicator
+    for header in ("1 year ago", "2 years ago", "3 years ago", "1-year average", "vs 3-year average", "Rolling 12 months", "12-month n", "Baseline"):
+        assert header in html
+    burglary = next(r for p in model["theme"]["priorities"] for g in p["groups"] for r in g["indicators"] if r.get("crime_type") == "Burglary")
+    assert f"{burglary['rolling_12m']:.1f}%" in html and f"n {burglary['rolling_12m_den']:,.0f}" not in html
+    assert burglary["sentence"] in html.replace("&#39;", "'")
+
+
+def test_a_plan_that_does_not_resolve_exits_1_with_the_list(plan_store: Path, tmp_path: Path) -> None:
+    text = EXAMPLE_PLAN.read_text(encoding="utf-8")
+    text = text.replace('id = "asb"', 'id = "asbo"').replace('measure = "feel_safe"', 'measure = "feel_unsafe"')
+    text = text.replace('indicator_files = ["plan-indicators.toml"]', f'indicator_files = ["{EXAMPLE_PLAN.parent / "plan-indicators.toml"}"]')
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["plan", "--plan", str(path), "--db", str(plan_store), "--month", "2025-12", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "2 plan indicator(s) do not resolve" in result.output
+    assert "unknown indicator id 'asbo'" in result.output and "did you mean asb" in result.output
+    assert "measure 'feel_unsafe' is not in the store" in result.output
+    assert "theme 'Communities'" in result.output
+    model = json.loads((out / "plan.json").read_text(encoding="utf-8"))  # written all the same
+    assert len(model["meta"]["unresolved"]) == 2
+    assert "could not be resolved" in (out / "plan.html").read_text(encoding="utf-8")
+
+
+def test_bad_usage_exits_2(plan_store: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[plan]\ntitle = "x"\n[[theme]]\nname = "Victims"\n', encoding="utf-8")
+    result = runner.invoke(app, ["plan", "--plan", str(bad), "--db", str(plan_store), "--month", "2025-12"])
+    assert result.exit_code == 2 and "missing 'outcome'" in result.output and "missing 'aim'" in result.output
+    result = runner.invoke(app, ["report", "--plan", str(EXAMPLE_PLAN), "--theme", "Roads", "--db", str(plan_store), "--month", "2025-12"])
+    assert result.exit_code == 2 and "no theme 'Roads'" in result.output
+    result = runner.invoke(app, ["plan", "--plan", str(EXAMPLE_PLAN), "--check"])
+    assert result.exit_code == 0 and "valid: 4 themes, 31 indicators" in result.output
+    result = runner.invoke(app, ["plan", "--plan", str(EXAMPLE_PLAN), "--db", str(plan_store), "--month", "2025-13"])
+    assert result.exit_code == 2
+
+
+def test_status_marks_the_measures_generated(plan_store: Path) -> None:
+    result = runner.invoke(app, ["status", "--db", str(plan_store)], terminal_width=200)
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if "measures" in x)
+    assert "(GENERATED)" in line
