@@ -220,3 +220,11 @@ def test_the_generated_measures_load_cleanly_and_say_so(plan_store: Path) -> Non
         assert notes == {"GENERATED:"}
         tables = store_status(store).tables.set_index("table")
         assert tables.loc["measures", "rows"] == tables.loc["measures", "generated_rows"] == log[0][1]
+
+
+def test_every_measures_column_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "plan.md").read_text(encoding="utf-8")
+    for column in MEASURES.columns:
+        assert f"`{column.name}`" in doc, column.name
+    for column in MEASURES.added:
+        assert f"`{column.name}`" in doc, column.name
