@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thrv.ingest import ingest
@@ -228,3 +228,28 @@ def test_every_measures_column_is_documented() -> None:
         assert f"`{column.name}`" in doc, column.name
     for column in MEASURES.added:
         assert f"`{column.name}`" in doc, column.name
+
+
+_cell = st.one_of(st.just(""), st.integers(-5, 500).map(str), st.floats(-5, 500, allow_nan=False).map(lambda v: f"{v:.2f}"), st.sampled_from(["x", "1e3", " 7 "]))
+_period = st.one_of(st.sampled_from(["2025-03", "2025-Q1", "2024/25", "2025", "2025-03-31", "2025-13", "", "soon"]))
+
+
+@settings(deadline=None, max_examples=60)  # the first example loads the area lookups
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", ""]), st.sampled_from(["E23000023", "", "Fenland"]), _period,
+                          _cell, _cell, _cell, _cell, st.sampled_from(["", "%", "count", "hours"])), min_size=1, max_size=25))
+def test_any_feed_reconciles_and_keeps_its_figures(rows: list[tuple[str, ...]]) -> None:
+    text = "measure,area,period,value,numerator,denominator,n,unit\n" + "".join(",".join(r) + "\n" for r in rows)
+    read = _read(text)
+    assert read.rows_read == len(rows) == read.rows_stored + len(read.bad)  # type: ignore[attr-defined]
+    assert all(b.reason for b in read.bad)  # type: ignore[attr-defined]
+    for r in read.table.to_pylist():  # type: ignore[attr-defined]
+        assert r["measure"] and r["area_key"] and r["period_start"] <= r["period_end"]
+        if r["figure_type"] == "proportion":
+            assert 0 <= r["numerator"] <= r["denominator"] and r["denominator"] > 0
+            assert 0 <= r["value"] <= 100 + 1e-9
+        elif r["figure_type"] == "count":
+            assert r["value"] >= 0 and float(r["value"]).is_integer()
+        else:
+            assert r["value"] is not None
+    keys = read.table["measure_key"].to_pylist()  # type: ignore[attr-defined]
+    assert len(keys) == len(set(keys))  # one figure per measure, area and period

@@ -68,8 +68,17 @@ def test_theme_html_shows_the_seed_table_split_and_charts(example_figures: PlanF
     for header in ("1 year ago", "2 years ago", "3 years ago", "1-year average", "vs 3-year average", "Rolling 12 months", "12-month n", "Baseline"):
         assert header in html
     burglary = next(r for p in model["theme"]["priorities"] for g in p["groups"] for r in g["indicators"] if r.get("crime_type") == "Burglary")
-    assert f"{burglary['rolling_12m']:.1f}%" in html and f"n {burglary['rolling_12m_den']:,.0f}" not in html
+    assert f"{burglary['rolling_12m']:.1f}%" in html
+    assert f'<td class="num">{burglary["rolling_12m_den"]:,.0f}</td>' in html  # its 12-month n, in the seed table
     assert burglary["sentence"] in html.replace("&#39;", "'")
+    victims = theme_model(example_figures, plan.theme("Victims"))
+    page = render_theme_html(victims, charts=False)
+    split = next(r for p in victims["theme"]["priorities"] for r in p["indicators"] if r.get("split"))["split"]
+    table = page.split("by the victim's crime type", 1)[1].split("</table>", 1)[0]
+    for s in split:  # every crime type's row: its 12 months, n and interval
+        assert s["crime_type"] in table
+        assert f"{s['rolling_12m']:.1f}%" in table and f"{s['rolling_12m_den']:,.0f}" in table
+        assert f"{s['rolling_12m_ci_low']:.1f}–{s['rolling_12m_ci_high']:.1f}%" in table
 
 
 def test_a_plan_that_does_not_resolve_exits_1_with_the_list(plan_store: Path, tmp_path: Path) -> None:

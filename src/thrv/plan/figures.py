@@ -347,7 +347,7 @@ def _split_rows(series: list[MonthlySeries], facts: dict[str, Any], definition: 
         crime_type = s.key.split("|", 1)[1]
         row = {k: rec.get(k) for k in ROW_FIELDS if k in rec}
         row.update({"crime_type": crime_type, "history": rec["history"], "measure": "proportion", "figure_type": "proportion",
-                    "direction": definition.direction, "unit": "%", "monthly": True})
+                    "direction": definition.direction, "unit": "%", "monthly": True, "resolved": True})
         row["sentence"] = sentence(row, f"{definition.title} ({crime_type})", "proportion", options.alpha)
         # this crime type's 12 months against every other respondent's
         if crime_type != ALL_VICTIMS and _finite(rec.get("rolling_12m_den")) and _finite(total.get("rolling_12m_den")):

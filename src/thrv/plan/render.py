@@ -91,7 +91,15 @@ def _chart(row: dict[str, Any]) -> str:
     spc = {"mean": row.get("spc_mean"), "lcl": row.get("spc_lcl"), "ucl": row.get("spc_ucl")} if row.get("monthly") else None
     unit = "%" if row.get("figure_type") == "proportion" else ""
     title = str(row.get("title")) + (" (generated data)" if row.get("generated_data") else "")
-    return to_svg(trend_chart(pts, title[:90], unit, spc, width=330, height=120))
+    if unit == "%":
+        y_title = "%"
+    elif row.get("monthly"):
+        y_title = "per month" if row.get("figure_type") != "value" else str(row.get("unit") or "value")
+    else:
+        y_title = f"{row.get('unit') or 'value'} per {str(row.get('period_type', 'period')).replace('_', ' ')}"
+        if row.get("period_type") == "date":
+            y_title = str(row.get("unit") or "value")
+    return to_svg(trend_chart(pts, title[:90], unit, spc, width=330, height=120, y_title=y_title))
 
 
 def _rows_of(priority: dict[str, Any]) -> list[dict[str, Any]]:
