@@ -116,7 +116,7 @@ def test_one_transaction_per_file(store: Store, tmp_path: Path, monkeypatch: pyt
         raise OSError("disk full")
 
     monkeypatch.setattr(Store, "_insert_quarantine", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         ingest(store, [path])
     assert store.count("measures") == 0
     assert store.con.execute("SELECT count(*) FROM ingest_log").fetchall()[0][0] == 0

@@ -145,7 +145,8 @@ def test_bad_plans(tmp_path: Path, change: tuple[str, str], message: str) -> Non
 def test_unreadable_files(tmp_path: Path) -> None:
     assert "not valid TOML" in _problems(tmp_path, "[plan\n")[0]
     assert "not valid YAML" in _problems(tmp_path, "plan: [\n", "plan.yml")[0]
-    assert "cannot read the plan" in str(pytest.raises(PlanError, load_plan, tmp_path / "none.toml").value)
+    with pytest.raises(PlanError, match="cannot read the plan"):
+        load_plan(tmp_path / "none.toml")
     assert "no [[theme]] entries" in " ".join(_problems(tmp_path, '[plan]\ntitle = "x"\n'))
 
 
