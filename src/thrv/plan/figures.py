@@ -300,8 +300,13 @@ def _unknown_id(ref: str, pack: Pack) -> str:
 def _missing_measure(ind: PlanIndicator, measures: pd.DataFrame, area: str) -> str:
     if measures.empty or ind.ref not in set(measures["measure"]):
         return f"measure {ind.ref!r} is not in the store (ingest a measures file that has it)"
-    areas = sorted(set(measures.loc[measures["measure"] == ind.ref, "area_key"]))
-    return f"measure {ind.ref!r} has no rows for {ind.area or area}; it has rows for: {', '.join(areas)}"
+    rows = measures[measures["measure"] == ind.ref]
+    names = {}
+    for key, name in zip(rows["area_key"], rows["area"].fillna(""), strict=True):
+        names.setdefault(key, name)
+    areas = sorted(f"{k} ({n})" if n and n != k else k for k, n in names.items())
+    return (f"measure {ind.ref!r} has no rows for {ind.area or area}; it has rows for: {', '.join(areas)} "
+            "(give the indicator an 'area' to report another area's figures)")
 
 
 def _latest(rows: pd.DataFrame, column: str) -> str:
