@@ -10,39 +10,35 @@ import pytest
 from typer.testing import CliRunner
 
 from thrv.cli import app
-from thrv.plan import PlanFigures, load_plan, theme_model
-from thrv.plan.render import render_theme_html, write_outputs
+from thrv.plan import PlanFigures, load_plan, plan_model, theme_model
+from thrv.plan.render import render_plan_html, render_theme_html, write_outputs
 
 from .conftest import EXAMPLE_PLAN
 
 runner = CliRunner()
 
 
-def test_thrv_plan_writes_the_plan_on_a_page(plan_store: Path, tmp_path: Path) -> None:
-    out = tmp_path / "plan"
-    result = runner.invoke(app, ["plan", "--plan", str(EXAMPLE_PLAN), "--db", str(plan_store), "--month", "2025-12", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "31 indicators, 31 resolved" in result.output and "GENERATED data behind" in result.output
-    model = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+def test_the_plan_on_a_page(example_figures: PlanFigures, tmp_path: Path) -> None:
+    written = write_outputs(plan_model(example_figures), tmp_path, "plan", ["html", "xlsx"], render_plan_html)
+    assert [p.name for p in written] == ["plan.json", "plan.html", "plan.xlsx"]
+    model = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
     assert model["kind"] == "police_and_crime_plan" and len(model["themes"]) == 4
-    html = (out / "plan.html").read_text(encoding="utf-8")
+    html = (tmp_path / "plan.html").read_text(encoding="utf-8")
     for theme in model["themes"]:
         assert theme["outcome"] in html and theme["aim"] in html
     assert "Example plan:" in html and "Generated data:" in html and "⚠" in html
     calls = next(r for t in model["themes"] for p in t["priorities"] for r in p["indicators"] if r["ref"] == "calls_999_answered_10s")
     assert f"{calls['headline']['value']:.1f}%" in html and "n 123,498" in html
+    assert "the national standard (90%): 90.0% — Better (p &lt; 0.001)" in html
 
 
-def test_thrv_report_writes_every_format(example_figures: PlanFigures, plan_store: Path, tmp_path: Path) -> None:
-    out = tmp_path / "report"
-    result = runner.invoke(app, ["report", "--plan", str(EXAMPLE_PLAN), "--theme", "transformation", "--db", str(plan_store),
-                                 "--month", "2025-12", "--out", str(out), "--format", "html,pdf,xlsx"])
-    assert result.exit_code == 0, result.output
-    for name in ("theme-transformation.json", "theme-transformation.html", "theme-transformation.pdf", "theme-transformation.xlsx"):
-        assert (out / name).stat().st_size > 1000, name
-    assert (out / "theme-transformation.pdf").read_bytes()[:5] == b"%PDF-"
-    model = json.loads((out / "theme-transformation.json").read_text(encoding="utf-8"))
-    wb = openpyxl.load_workbook(out / "theme-transformation.xlsx", read_only=True)
+def test_theme_report_formats(example_figures: PlanFigures, tmp_path: Path) -> None:
+    model = theme_model(example_figures, load_plan(EXAMPLE_PLAN).theme("Transformation"))
+    write_outputs(model, tmp_path, "theme-transformation", ["pdf", "xlsx"], render_theme_html)
+    for name in ("theme-transformation.json", "theme-transformation.pdf", "theme-transformation.xlsx"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert (tmp_path / "theme-transformation.pdf").read_bytes()[:5] == b"%PDF-"
+    wb = openpyxl.load_workbook(tmp_path / "theme-transformation.xlsx", read_only=True)
     sheet = wb["Indicators"]
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
     cells = {r[header.index("ref")]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)}
@@ -54,7 +50,21 @@ def test_thrv_report_writes_every_format(example_figures: PlanFigures, plan_stor
             assert x["comparator_value"] == row["comparators"][0]["value"]
     bme = cells["bme_officers"]
     assert (bme["current_num"], bme["current_den"], bme["comparator_label"]) == (43, 1654, "Worse")
+    about = dict(wb["About"].iter_rows(values_only=True))
+    assert about["Generated data"] == "measures feed" and "(EXAMPLE)" in about["Plan"]
     wb.close()
+
+
+def test_thrv_report_on_the_command_line(plan_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["report", "--plan", str(EXAMPLE_PLAN), "--theme", "victims", "--db", str(plan_store),
+                                 "--month", "2025-12", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Victims theme report for 2025-12, Cambridgeshire Constabulary: 5 of 5 indicators" in result.output
+    assert "GENERATED data behind" in result.output
+    model = json.loads((out / "theme-victims.json").read_text(encoding="utf-8"))
+    assert model["kind"] == "theme_report" and model["theme"]["name"] == "Victims"
+    assert (out / "theme-victims.html").stat().st_size > 10_000
 
 
 def test_theme_html_shows_the_seed_table_split_and_charts(example_figures: PlanFigures, tmp_path: Path) -> None:
@@ -81,7 +91,7 @@ def test_theme_html_shows_the_seed_table_split_and_charts(example_figures: PlanF
         assert f"{s['rolling_12m_ci_low']:.1f}–{s['rolling_12m_ci_high']:.1f}%" in table
 
 
-def test_a_plan_that_does_not_resolve_exits_1_with_the_list(plan_store: Path, tmp_path: Path) -> None:
+def test_thrv_plan_exits_1_listing_what_does_not_resolve(plan_store: Path, tmp_path: Path) -> None:
     text = EXAMPLE_PLAN.read_text(encoding="utf-8")
     text = text.replace('id = "asb"', 'id = "asbo"').replace('measure = "feel_safe"', 'measure = "feel_unsafe"')
     text = text.replace('indicator_files = ["plan-indicators.toml"]', f'indicator_files = ["{EXAMPLE_PLAN.parent / "plan-indicators.toml"}"]')
@@ -90,6 +100,7 @@ def test_a_plan_that_does_not_resolve_exits_1_with_the_list(plan_store: Path, tm
     out = tmp_path / "out"
     result = runner.invoke(app, ["plan", "--plan", str(path), "--db", str(plan_store), "--month", "2025-12", "--out", str(out)])
     assert result.exit_code == 1
+    assert "31 indicators, 29 resolved" in result.output and "GENERATED data behind" in result.output
     assert "2 plan indicator(s) do not resolve" in result.output
     assert "unknown indicator id 'asbo'" in result.output and "did you mean asb" in result.output
     assert "measure 'feel_unsafe' is not in the store" in result.output
