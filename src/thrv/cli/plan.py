@@ -45,12 +45,17 @@ def figures_or_exit(store: Any, plan: Any, month: str, confidence: float) -> Any
         raise typer.Exit(2) from exc
 
 
-def report_unresolved(figures: Any) -> None:
-    """List the indicators that did not resolve and exit 1 (the files are already written)."""
-    if not figures.unresolved:
+def report_unresolved(figures: Any, themes: Any = None) -> None:
+    """List the indicators (of ``themes``, default all) that did not resolve and exit 1.
+
+    The files are already written: an unresolved indicator is shown there with its reason.
+    """
+    keys = None if themes is None else {i.key for t in themes for i in t.all_indicators()}
+    missing = [u for u in figures.unresolved if keys is None or u["key"] in keys]
+    if not missing:
         return
-    err.print(f"[red]{len(figures.unresolved)} plan indicator(s) do not resolve:[/red]")
-    for u in figures.unresolved:
+    err.print(f"[red]{len(missing)} plan indicator(s) do not resolve:[/red]")
+    for u in missing:
         err.print(f"  {u['where']}: {u['problem']}", highlight=False, markup=False)
     raise typer.Exit(1)
 

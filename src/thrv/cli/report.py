@@ -62,4 +62,4 @@ def report(
         report_written(written)
     if figures.generated_sources:
         console.print(f"  GENERATED data behind {figures.generated_indicators} indicator(s) ({', '.join(figures.generated_sources)}), marked in every report")
-    report_unresolved(figures)
+    report_unresolved(figures, themes)

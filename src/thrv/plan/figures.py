@@ -301,7 +301,7 @@ def _missing_measure(ind: PlanIndicator, measures: pd.DataFrame, area: str) -> s
     if measures.empty or ind.ref not in set(measures["measure"]):
         return f"measure {ind.ref!r} is not in the store (ingest a measures file that has it)"
     rows = measures[measures["measure"] == ind.ref]
-    names = {}
+    names: dict[str, str] = {}
     for key, name in zip(rows["area_key"], rows["area"].fillna(""), strict=True):
         names.setdefault(key, name)
     areas = sorted(f"{k} ({n})" if n and n != k else k for k, n in names.items())
