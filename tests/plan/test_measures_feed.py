@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thrv.ingest import ingest
+from thrv.sources.csvtext import FileRefused
 from thrv.sources.files import SourceFile
 from thrv.sources.measures import MEASURES, force_of_area, parse_period
 from thrv.sources.reader import read_data
@@ -36,11 +37,9 @@ def test_header_is_recognised_with_area_or_area_code(tmp_path: Path) -> None:
         assert read.table["force"].to_pylist() == ["Cambridgeshire Constabulary"]  # type: ignore[attr-defined]
 
 
-def test_a_file_with_neither_area_nor_area_code_is_refused(store: Store, tmp_path: Path) -> None:
-    path = _write(tmp_path, "x.csv", "measure,place,period,value\nspecials,Cambs,2025-03,242\n")
-    report = ingest(store, [path])
-    assert report.refused and "needs an 'area' or 'area_code' column" in report.refused[0].message
-    assert store.count("measures") == 0
+def test_a_file_with_neither_area_nor_area_code_is_refused() -> None:
+    with pytest.raises(FileRefused, match="needs an 'area' or 'area_code' column"):
+        _read("measure,place,period,value\nspecials,Cambs,2025-03,242\n", "x.csv")
 
 
 BAD_ROWS = [
@@ -62,24 +61,24 @@ BAD_ROWS = [
 ]
 
 
-def test_every_bad_row_is_quarantined_with_its_reason(store: Store, tmp_path: Path) -> None:
+def test_every_bad_row_is_quarantined_with_its_reason() -> None:
     good = "calls,E23000023,2025-06,92.1,921,1000,,,,%,higher_is_better\n"
     body = good + "".join(line + "\n" for line, _ in BAD_ROWS)
-    path = _write(tmp_path, "bad.csv", HEADER.replace("area,", "area_code,") + body)
-    report = ingest(store, [path])
-    outcome = report.files[0]
-    assert outcome.rows_read == 1 + len(BAD_ROWS) == outcome.rows_stored + outcome.rows_quarantined
-    assert outcome.rows_stored == 1
-    reasons = dict(store.con.execute("SELECT line, reason FROM quarantine ORDER BY line").fetchall())
-    for line, (_, expected) in enumerate(BAD_ROWS, start=3):
+    read = _read(HEADER.replace("area,", "area_code,") + body)
+    assert read.rows_read == 1 + len(BAD_ROWS) == read.rows_stored + len(read.bad)  # type: ignore[attr-defined]
+    assert read.rows_stored == 1  # type: ignore[attr-defined]
+    reasons = {b.line: b.reason for b in read.bad}  # type: ignore[attr-defined]
+    raws = {b.line: b.raw for b in read.bad}  # type: ignore[attr-defined]
+    for line, (raw, expected) in enumerate(BAD_ROWS, start=3):
         assert expected in reasons[line], (line, reasons[line])
+        assert raws[line] == raw  # the line as written, to fix at source
 
 
-def test_a_period_twice_in_a_file_keeps_the_first(store: Store, tmp_path: Path) -> None:
+def test_a_period_twice_in_a_file_keeps_the_first() -> None:
     text = HEADER + "hate,Cambridgeshire,2017-06,131,,,,,,count,\nhate,Cambridgeshire,Jun 2017,131,,,,,,count,\nhate,Cambridgeshire,2017-06,130,,,,,,count,\n"
-    report = ingest(store, [_write(tmp_path, "dupe.csv", text)])
-    assert report.files[0].rows_stored == 1 and report.files[0].rows_quarantined == 2
-    reasons = [r[0] for r in store.con.execute("SELECT reason FROM quarantine ORDER BY line").fetchall()]
+    read = _read(text)
+    assert read.rows_stored == 1 and len(read.bad) == 2  # type: ignore[attr-defined]
+    reasons = [b.reason for b in read.bad]  # type: ignore[attr-defined]
     assert "also on line 2" in reasons[0] and "also on line 2" in reasons[1]
 
 

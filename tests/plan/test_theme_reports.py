@@ -301,7 +301,10 @@ def test_burglary_victims_satisfaction_with_12_month_n(example_figures: PlanFigu
     month = mine[mine["month"] == MONTH]
     assert (row["current_num"], row["current_den"]) == (month["positive"].sum(), len(month))
     others = victims[(victims["crime_type"] != "Burglary") & victims["month"].isin(_window(MONTH, 12))]
-    assert row["p_value_vs_others"] == pytest.approx(_prop_test(x, n, others["positive"].sum(), len(others)), rel=1e-9)
+    p_others = _prop_test(x, n, others["positive"].sum(), len(others))
+    assert row["p_value_vs_others"] == pytest.approx(p_others, rel=1e-9)
+    better = x / n > others["positive"].mean()
+    assert row["label_vs_others"] == ("Similar" if p_others >= ALPHA else "Better" if better else "Worse")
     assert row["target"]["met"] is (row["rolling_12m"] >= 85)
 
 

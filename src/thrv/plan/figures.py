@@ -360,7 +360,7 @@ def _split_rows(series: list[MonthlySeries], facts: dict[str, Any], definition: 
             x2, n2 = total["rolling_12m_num"] - x1, total["rolling_12m_den"] - n1
             if n1 > 0 and n2 > 0:
                 res = two_proportion_test(x1, n1, x2, n2, options.confidence)
-                row["label_vs_others"] = classify(res, definition.direction, options.alpha)  # type: ignore[arg-type]
+                row["label_vs_others"] = msr.against_word(classify(res, definition.direction, options.alpha))  # type: ignore[arg-type]
                 row["p_value_vs_others"] = res.p_value
                 row["others_12m"] = 100.0 * x2 / n2
                 row["others_12m_n"] = n2

@@ -227,7 +227,7 @@ def comparator_result(
         res = one_proportion_test(num, den, value / 100.0, options.confidence)
         if res.p_value is not None:
             want = direction if direction in {"higher_is_better", "lower_is_better"} else "none"
-            out["label"] = _against_word(classify(res, want, options.alpha))  # type: ignore[arg-type]
+            out["label"] = against_word(classify(res, want, options.alpha))  # type: ignore[arg-type]
             out["test"], out["p_value"] = res.method, res.p_value
             out["ci_low"], out["ci_high"] = (100 * (res.ci_low or 0) + value, 100 * (res.ci_high or 0) + value)
         else:
@@ -237,7 +237,7 @@ def comparator_result(
     return out
 
 
-def _against_word(label: str) -> str:
+def against_word(label: str) -> str:
     """Pack labels read as a comparison with a fixed figure."""
     return {"Improved": "Better", "Deteriorated": "Worse"}.get(label, label).replace("Comparable", "Similar")
 
