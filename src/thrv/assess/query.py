@@ -58,6 +58,13 @@ def _dates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _in_key_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows sorted by their group keys: engines return groups in any order, and later steps
+    (the first LSOA of a point, the main type among equal counts, top-N tables) must not
+    depend on it."""
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+
 def crime_cube(con: Any, scope: Scope, first: dt.date, last: dt.date, history_months: int = 12) -> pd.DataFrame:
     """Counts by force, crime type, month, 2021 LSOA and district, from ``history_months``
     before ``first`` to ``last`` (the earlier months serve same-period-last-year tests)."""
@@ -65,7 +72,7 @@ def crime_cube(con: Any, scope: Scope, first: dt.date, last: dt.date, history_mo
     frame = t.group_by(CUBE_KEYS).aggregate(n=_.count()).to_pandas()
     frame = _dates(frame)
     frame["n"] = frame["n"].astype("int64")
-    return frame
+    return _in_key_order(frame, list(CUBE_KEYS))
 
 
 def coverage(con: Any, scope: Scope, first: dt.date, last: dt.date, history_months: int = 12) -> pd.DataFrame:
@@ -74,7 +81,7 @@ def coverage(con: Any, scope: Scope, first: dt.date, last: dt.date, history_mont
     start = add_months(first, -history_months)
     t = t.filter((t.month >= start) & (t.month <= last) & t.force.isin(list(scope.forces)))
     frame = t.group_by(["force", "month"]).aggregate(rows=_.count()).to_pandas()
-    return _dates(frame)
+    return _in_key_order(_dates(frame), ["force", "month"])
 
 
 def point_counts(con: Any, scope: Scope, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -83,7 +90,7 @@ def point_counts(con: Any, scope: Scope, first: dt.date, last: dt.date) -> pd.Da
     t = t.filter(t.latitude.notnull() & t.longitude.notnull())
     frame = t.group_by(POINT_KEYS).aggregate(n=_.count()).to_pandas()
     frame["n"] = frame["n"].astype("int64")
-    return frame
+    return _in_key_order(frame, list(POINT_KEYS))
 
 
 def months_held_in_store(con: Any, forces: tuple[str, ...]) -> tuple[dt.date | None, dt.date | None]:

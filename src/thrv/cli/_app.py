@@ -1,6 +1,8 @@
 """The ``thrv`` application object and what every command shares: options, messages, exits.
 
-Every command takes ``--db`` (default ``./thrv.duckdb``). Exit codes: 0 success, 1 the
+Every command takes ``--db`` (default ``./thrv.duckdb``): commands that only read accept
+any engine's URI too (``parquet:///DIR``, ``spark://local[2]?path=/DIR``; see
+:mod:`thrv.store.engines`). Exit codes: 0 success, 1 the
 work ran but something was refused or failed a check, 2 bad usage.
 """
 
@@ -14,7 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from thrv import __version__
-from thrv.store.database import Store, StoreError
+from thrv.store.database import StoreError
+from thrv.store.engines import EngineError, connect
 
 app = typer.Typer(
     name="thrv",
@@ -25,7 +28,8 @@ app = typer.Typer(
         "  thrv ingest data/sample            # load data.police.uk CSVs, folders or zips\n\n"
         "  thrv status                        # what is stored, gaps, quarantined rows\n\n"
         "  thrv pack --month 2025-12 --out pack/   # the monthly performance pack\n\n"
-        "Every command reads and writes the store given by --db (default ./thrv.duckdb)."
+        "Every command reads and writes the store given by --db (default ./thrv.duckdb); "
+        "commands that only read also take parquet:///DIR or 'spark://local[2]?path=/DIR'."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -40,14 +44,24 @@ DbOption = Annotated[
     typer.Option("--db", help="The store: a DuckDB file, created if missing.", show_default=True),
 ]
 
+#: the store of a command that only reads: a DuckDB file or any engine's URI (str, not Path:
+#: a path would fold the '//' of a URI)
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        help="The store: a DuckDB file, or a URI: duckdb:///FILE, parquet:///DIR (thrv export's folder), "
+        "'spark://local[2]?path=/DIR' or 'spark://HOST:7077?path=DIR' (see docs/scale.md).",
+        show_default=True,
+    ),
+]
 
-def open_store(db: Path, read_only: bool = False) -> Store:
-    if read_only and not db.exists():
-        err.print(f"[red]error:[/red] {db}: no such store; run `thrv ingest PATH --db {db}` first")
-        raise typer.Exit(2)
+
+def open_store(db: Path | str, read_only: bool = False) -> Any:
+    """The store ``db`` names (a DuckDB :class:`Store`, or a read-only engine for a URI)."""
     try:
-        return Store(db, read_only=read_only)
-    except StoreError as exc:
+        return connect(db, read_only=read_only)
+    except (StoreError, EngineError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    StoreOption,
     app,
     console,
     err,
@@ -27,7 +27,7 @@ def assess(
     from_month: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.", show_default=False)],
     to_month: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.", show_default=False)],
     out: Annotated[Path, typer.Option(help="Folder for assessment.json, the CSVs and the report.")] = Path("assessment"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     area: Annotated[
         str | None, typer.Option(help="A force as published ('Cambridgeshire Constabulary') or a district.")
     ] = None,

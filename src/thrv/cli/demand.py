@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    StoreOption,
     app,
     console,
     err,
@@ -57,7 +57,7 @@ def simulate(
 @app.command()
 def demand(
     out: Annotated[Path, typer.Option(help="Folder for demand.json, the CSVs and the report.")] = Path("demand"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     from_month: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: all held).")] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
     area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
@@ -82,7 +82,7 @@ def demand(
 @app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="Folder for forecast.json, forecast.csv, forecast_backtest.csv and the report.")] = Path("forecast"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     horizon: Annotated[int, typer.Option(help="Months ahead (12 to 48).", min=1, max=48)] = 12,
     area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
     scenarios: Annotated[Path | None, typer.Option(help="Scenario file (TOML): population growth, trend changes.")] = None,

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    StoreOption,
     app,
     console,
     err,
@@ -23,7 +23,7 @@ from thrv.store.database import DEFAULT_DB
 def pack(
     month: Annotated[str, typer.Option(help="The pack month, YYYY-MM.", show_default=False)],
     out: Annotated[Path, typer.Option(help="Folder to write pack.json, pack.csv and the formats into.")] = Path("pack"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     area: Annotated[
         str | None, typer.Option(help="A force (as published, e.g. 'Cambridgeshire Constabulary'), area or district.")
     ] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thrv.cli._app import DbOption, app, console, err, open_store, report_written
+from thrv.cli._app import StoreOption, app, console, err, open_store, report_written
 from thrv.store.database import DEFAULT_DB
 
 PlanOption = Annotated[Path, typer.Option("--plan", help="The plan file (TOML, or YAML): themes, outcomes, aims, priorities, indicators.", show_default=False)]
@@ -65,7 +65,7 @@ def plan(
     plan_file: PlanOption,
     month: Annotated[str | None, typer.Option(help="The month to report, YYYY-MM (not needed with --check).", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Folder to write plan.json and plan.html into.")] = Path("plan"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated subset of html, pdf, xlsx (plan.json is always written).")] = "html",
     confidence: Annotated[float, typer.Option(help="Confidence level of every test and interval.")] = 0.95,
     check: Annotated[bool, typer.Option("--check", help="Only check the plan file (no store needed): exit 0 if it is valid.")] = False,

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    StoreOption,
     app,
     console,
     err,
@@ -27,7 +27,7 @@ def report(
     theme: Annotated[str, typer.Option(help="The theme's name (e.g. Victims), or 'all' for every theme.", show_default=False)],
     month: MonthOption,
     out: Annotated[Path, typer.Option(help="Folder to write theme-<name>.json and the formats into.")] = Path("plan"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     fmt: FormatOption = "html",
     confidence: Annotated[float, typer.Option(help="Confidence level of every test and interval.")] = 0.95,
 ) -> None:

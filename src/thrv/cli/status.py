@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from thrv.cli._app import (
-    DbOption,
+    StoreOption,
     app,
     console,
     fmt_count,
@@ -21,7 +21,7 @@ from thrv.store.database import DEFAULT_DB
 
 
 @app.command()
-def status(db: DbOption = Path(DEFAULT_DB)) -> None:
+def status(db: StoreOption = DEFAULT_DB) -> None:
     """Show what the store holds: rows by table, force and month, gaps, quarantine.
 
     A gap is a month missing between a force's first and last month in a table, e.g.
@@ -67,18 +67,20 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
 
 @app.command()
 def quarantine(
-    db: DbOption = Path(DEFAULT_DB),
+    db: StoreOption = DEFAULT_DB,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every quarantined row to this CSV.")] = None,
 ) -> None:
     """List quarantined rows with file, line, reason and the raw text, to fix at source."""
+    from thrv.store.status import quarantined_rows
+
     with open_store(db, read_only=True) as store:
-        df = store.df("SELECT file, line, reason, raw FROM quarantine ORDER BY ingest_id, line")
+        df, total = quarantined_rows(store, None if csv_out else limit)
     if csv_out:
         df.to_csv(csv_out, index=False)
         console.print(f"wrote {len(df):,} rows to {csv_out}")
         return
-    for r in df.head(limit).itertuples(index=False):
+    for r in df.itertuples(index=False):
         console.print(f"{r.file}:{r.line}: {r.reason}\n    {r.raw}", highlight=False, markup=False)
-    if len(df) > limit:
-        console.print(f"... {len(df) - limit:,} more (use --limit or --csv)")
+    if total > limit:
+        console.print(f"... {total - limit:,} more (use --limit or --csv)")

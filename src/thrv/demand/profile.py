@@ -81,7 +81,8 @@ def _by_category(t: Any, stream: Stream) -> pd.DataFrame:
     df = t.group_by(["category_group", "category"]).aggregate(count=t.count()).to_pandas()
     df["share"] = df["count"] / df["count"].sum()
     df.insert(0, "stream", stream.name)
-    return df.sort_values("count", ascending=False)
+    # ties broken by name: engines return groups in any order
+    return df.sort_values(["count", "category_group", "category"], ascending=[False, True, True], kind="stable")
 
 
 def _by_district(t: Any, stream: Stream, populations: dict[str, float]) -> pd.DataFrame:
@@ -99,7 +100,7 @@ def _district_category(t: Any, stream: Stream) -> pd.DataFrame:
     df = t.group_by(["district", "category"]).aggregate(count=t.count()).to_pandas().dropna(subset=["district"])
     df["share_of_district"] = df["count"] / df.groupby("district")["count"].transform("sum")
     df.insert(0, "stream", stream.name)
-    return df.sort_values(["district", "count"], ascending=[True, False])
+    return df.sort_values(["district", "count", "category"], ascending=[True, False, True], kind="stable")
 
 
 def mix_change(now: pd.DataFrame, before: pd.DataFrame, stream: str, confidence: float = 0.95) -> pd.DataFrame:

@@ -55,7 +55,13 @@ class WriteResult:
 
 
 class Store:
-    """An open store. Use as a context manager, or call :meth:`close`."""
+    """An open store. Use as a context manager, or call :meth:`close`.
+
+    The embedded DuckDB engine: the one store that is written to. For reading it offers
+    what every engine does (:mod:`thrv.store.engines`): ``ibis()``, ``tables()``, ``close()``.
+    """
+
+    engine = "duckdb"
 
     def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False) -> None:
         self.path = str(path)
@@ -310,6 +316,13 @@ class Store:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         ).fetchall()
         return bool(rows[0][0])
+
+    def tables(self) -> list[str]:
+        """Names of the tables (and views) in the store."""
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def count(self, table: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

@@ -1,21 +1,32 @@
-"""What the store holds: rows per table, force and month, gaps in coverage, quarantine reasons."""
+"""What the store holds: rows per table, force and month, gaps in coverage, quarantine reasons.
+
+Written in Ibis, so it reads any engine (:mod:`thrv.store.engines`): a DuckDB file, a
+Parquet folder or Spark. The engine computes the counts (one query for every table's
+totals, one for every table's force-months); the months missing between a force's first
+and last month are found here from those few rows, since a month calendar is not portable
+SQL (DuckDB's ``generate_series`` has no Spark twin with the same types).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+import ibis
 import pandas as pd
 
 from thrv.sources.registry import all_kinds
-from thrv.store.database import Store
+
+COVERAGE_COLUMNS = ["table", "force", "months", "first_month", "last_month", "rows", "missing_months"]
 
 
 @dataclass
 class StoreStatus:
-    tables: pd.DataFrame  # table, rows, forces, first_month, last_month
+    tables: pd.DataFrame  # table, rows, forces, first_month, last_month, generated_rows
     coverage: pd.DataFrame  # table, force, months, first_month, last_month, rows, missing_months
-    quarantine: pd.DataFrame  # reason (shortened), rows
-    files: pd.DataFrame  # status, files, rows_read, rows_stored, rows_quarantined
+    quarantine: pd.DataFrame  # kind, reason (shortened), rows
+    files: pd.DataFrame  # status, files, rows_read, rows_stored, rows_quarantined, rows_replaced
 
     @property
     def reconciled(self) -> bool:
@@ -23,72 +34,131 @@ class StoreStatus:
         return bool((stored["rows_read"] == stored["rows_stored"] + stored["rows_quarantined"]).all())
 
 
-def _month_tables(store: Store) -> list[str]:
-    return [k.table for k in all_kinds() if "month" in {c.name for c in (*k.columns, *k.added)}]
+def _columns(kind: Any) -> set[str]:
+    return {c.name for c in (*kind.columns, *kind.added)}
 
 
-def store_status(store: Store) -> StoreStatus:
-    month_tables = _month_tables(store)
-    table_rows = []
-    coverage_parts = []
+def _kind_tables(held: set[str]) -> list[tuple[str, set[str]]]:
+    """(table, declared columns) of every kind, once per table, in registry order."""
+    seen: dict[str, set[str]] = {}
     for kind in all_kinds():
-        table = kind.table
-        if table in month_tables:
-            summary = store.df(
-                f"SELECT count(*) AS rows, count(DISTINCT force) AS forces, min(month) AS first_month, "
-                f"max(month) AS last_month FROM {table}"
-            )
-        else:
-            summary = store.df(f"SELECT count(*) AS rows FROM {table}")
-        summary.insert(0, "table", table)
-        columns = {c.name for c in (*kind.columns, *kind.added)}
-        summary["generated_rows"] = (
-            int(store.df(f"SELECT count(*) AS n FROM {table} WHERE generated")["n"].iloc[0]) if "generated" in columns else 0
-        )
-        table_rows.append(summary)
-        if table in month_tables:
-            coverage_parts.append(_coverage(store, table))
-    tables = pd.concat(table_rows, ignore_index=True)
-    tables = tables.drop_duplicates(subset="table")
-    coverage = (
-        pd.concat(coverage_parts, ignore_index=True)
-        if coverage_parts
-        else pd.DataFrame(columns=["table", "force", "months", "first_month", "last_month", "rows", "missing_months"])
-    )
-    quarantine = store.df(
-        "SELECT kind, regexp_replace(regexp_replace(reason, '''[^'']*''', '''...''', 'g'), '[0-9]+', 'N', 'g') "
-        "AS reason, count(*) AS rows "
-        "FROM quarantine GROUP BY ALL ORDER BY rows DESC"
-    )
-    files = store.df(
-        "SELECT status, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_stored) AS rows_stored, "
-        "sum(rows_quarantined) AS rows_quarantined, sum(rows_replaced) AS rows_replaced "
-        "FROM ingest_log GROUP BY status ORDER BY status"
-    )
-    return StoreStatus(tables, coverage, quarantine, files)
+        if kind.table not in seen:
+            seen[kind.table] = _columns(kind)
+    return [(t, cols) for t, cols in seen.items() if t in held]
 
 
-def _coverage(store: Store, table: str) -> pd.DataFrame:
-    """Months held per force, with the months missing between the first and the last."""
-    return store.df(
-        f"""
-        WITH held AS (
-            SELECT force, month, count(*) AS n FROM {table} GROUP BY force, month
-        ), span AS (
-            SELECT force, min(month) AS first_month, max(month) AS last_month,
-                   count(*) AS months, sum(n) AS rows
-            FROM held GROUP BY force
-        ), expected AS (
-            SELECT s.force, unnest(generate_series(s.first_month, s.last_month, INTERVAL 1 MONTH))::DATE AS month
-            FROM span s
-        ), gaps AS (
-            SELECT e.force, string_agg(strftime(e.month, '%Y-%m'), ', ' ORDER BY e.month) AS missing_months
-            FROM expected e ANTI JOIN held h ON e.force = h.force AND e.month = h.month
-            GROUP BY e.force
-        )
-        SELECT '{table}' AS "table", s.force, s.months, s.first_month, s.last_month, s.rows,
-               coalesce(g.missing_months, '') AS missing_months
-        FROM span s LEFT JOIN gaps g USING (force)
-        ORDER BY s.force
-        """
-    )
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or (not isinstance(value, dt.date) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def table_summary(con: Any, tables: list[tuple[str, set[str]]]) -> pd.DataFrame:
+    """Rows, forces, first and last month and generated rows of every table, in one query."""
+    parts = []
+    for table, declared in tables:
+        t = con.table(table)
+        cols = set(t.columns) & (declared | {"force", "month", "generated"})
+        by_month = {"force", "month"} <= cols
+        parts.append(t.aggregate(
+            table=ibis.literal(table),
+            rows=t.count(),
+            forces=t.force.nunique() if by_month else ibis.null().cast("int64"),
+            first_month=t.month.min() if by_month else ibis.null().cast("date"),
+            last_month=t.month.max() if by_month else ibis.null().cast("date"),
+            generated_rows=t.count(where=t.generated.fill_null(False)) if "generated" in cols else ibis.literal(0).cast("int64"),
+        ))
+    if not parts:
+        return pd.DataFrame(columns=["table", "rows", "forces", "first_month", "last_month", "generated_rows"])
+    frame = ibis.union(*parts).to_pandas() if len(parts) > 1 else parts[0].to_pandas()
+    order = {t: i for i, (t, _) in enumerate(tables)}
+    frame = frame.sort_values("table", key=lambda s: s.map(order)).reset_index(drop=True)
+    for col in ("first_month", "last_month"):
+        frame[col] = frame[col].map(_as_date)
+    frame["rows"] = frame["rows"].astype("int64")
+    frame["generated_rows"] = frame["generated_rows"].astype("int64")
+    frame["forces"] = frame["forces"].astype("Int64")
+    return frame
+
+
+def _months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def coverage(con: Any, tables: list[str]) -> pd.DataFrame:
+    """Months held per table and force, with the months missing between the first and the last."""
+    if not tables:
+        return pd.DataFrame(columns=COVERAGE_COLUMNS)
+    parts = []
+    for table in tables:
+        t = con.table(table)
+        parts.append(t.group_by(["force", "month"]).aggregate(n=t.count()).mutate(table=ibis.literal(table)))
+    held = (ibis.union(*parts) if len(parts) > 1 else parts[0]).to_pandas()
+    held["month"] = held["month"].map(_as_date)
+    held = held.dropna(subset=["force", "month"])
+    rows = []
+    for (table, force), g in held.groupby(["table", "force"], sort=False):
+        months = set(g["month"])
+        first, last = min(months), max(months)
+        gaps = [f"{m:%Y-%m}" for m in _months_between(first, last) if m not in months]
+        rows.append((table, force, len(months), first, last, int(g["n"].sum()), ", ".join(gaps)))
+    order = {t: i for i, t in enumerate(tables)}
+    out = pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+    return out.sort_values(["table", "force"], key=lambda s: s.map(order) if s.name == "table" else s).reset_index(drop=True)
+
+
+def quarantine_reasons(con: Any) -> pd.DataFrame:
+    """Quarantined rows by kind and reason, quoted values and numbers folded (most first)."""
+    q = con.table("quarantine")
+    reason = q.reason.re_replace("'[^']*'", "'...'").re_replace("[0-9]+", "N")
+    grouped = q.mutate(reason=reason).group_by(["kind", "reason"]).aggregate(rows=ibis._.count())
+    frame = grouped.to_pandas()
+    return frame.sort_values(["rows", "kind", "reason"], ascending=[False, True, True], na_position="last").reset_index(drop=True)
+
+
+def file_totals(con: Any) -> pd.DataFrame:
+    """Files and rows by ingest status (stored, superseded, refused)."""
+    log = con.table("ingest_log")
+    frame = log.group_by("status").aggregate(
+        files=log.count(),
+        rows_read=log.rows_read.sum(),
+        rows_stored=log.rows_stored.sum(),
+        rows_quarantined=log.rows_quarantined.sum(),
+        rows_replaced=log.rows_replaced.sum(),
+    ).to_pandas()
+    frame = frame.sort_values("status").reset_index(drop=True)
+    for col in ("files", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced"):
+        frame[col] = frame[col].astype("int64")
+    return frame
+
+
+def quarantined_rows(store: Any, limit: int | None = None) -> tuple[pd.DataFrame, int]:
+    """Quarantined rows (file, line, reason, raw text) in ingest then line order, the first
+    ``limit`` of them (all when None), and how many there are in all."""
+    columns = ["file", "line", "reason", "raw"]
+    if "quarantine" not in set(store.tables()):
+        return pd.DataFrame(columns=columns), 0
+    q = store.ibis().table("quarantine")
+    total = int(q.count().execute())
+    ordered = q.order_by([q.ingest_id, q.line, q.file, q.reason, q.raw]).select(*columns)
+    frame = (ordered if limit is None else ordered.limit(limit)).to_pandas()
+    return frame.reset_index(drop=True), total
+
+
+def store_status(store: Any) -> StoreStatus:
+    """Everything ``thrv status`` shows, from any engine's store."""
+    con = store.ibis()
+    held = set(store.tables())
+    tables = _kind_tables(held)
+    summary = table_summary(con, tables)
+    month_tables = [t for t, cols in tables if {"force", "month"} <= cols]
+    cov = coverage(con, month_tables)
+    empty_q = pd.DataFrame(columns=["kind", "reason", "rows"])
+    empty_f = pd.DataFrame(columns=["status", "files", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced"])
+    quarantine = quarantine_reasons(con) if "quarantine" in held else empty_q
+    files = file_totals(con) if "ingest_log" in held else empty_f
+    return StoreStatus(summary, cov, quarantine, files)
