@@ -61,11 +61,11 @@ class Catalogue:
         return months[-1] if months else None
 
 
-def read_catalogue(path: Path, version: int, taken_at: str) -> Catalogue:
-    """Months and forces with street-level crime in a store, through its Ibis tables."""
-    from thrv.store.database import Store
+def read_catalogue(path: Path | str, version: int, taken_at: str) -> Catalogue:
+    """Months and forces with street-level crime in a store (any engine), through its Ibis tables."""
+    from thrv.store.engines import connect
 
-    with Store(path, read_only=True) as store:
+    with connect(path) as store:
         con = store.ibis()
         if "crimes" not in con.list_tables():
             return Catalogue(version, taken_at, [], [], {}, path)
@@ -74,7 +74,7 @@ def read_catalogue(path: Path, version: int, taken_at: str) -> Catalogue:
     frame = frame[frame["n"] > 0].sort_values(["force", "m"])
     force_months = {str(f): g["m"].astype(str).tolist() for f, g in frame.groupby("force", sort=True)}
     months = sorted(set(frame["m"].astype(str)))
-    return Catalogue(version, taken_at, months, sorted(force_months), force_months, path)
+    return Catalogue(version, taken_at, months, sorted(force_months), force_months, path if isinstance(path, Path) else None)
 
 
 @dataclass(order=True)
@@ -305,13 +305,13 @@ class Month:
     stale: bool = False  # from an earlier snapshot: the new one is still being built
 
 
-def build_month(path: Path, month: str) -> dict[str, Any]:
+def build_month(path: Path | str, month: str) -> dict[str, Any]:
     """The pack model of every force, area and district for a month (what ``thrv pack`` builds)."""
     from thrv.indicators.pack import build_pack, parse_month
     from thrv.report.model import pack_model
-    from thrv.store.database import Store
+    from thrv.store.engines import connect
 
-    with Store(path, read_only=True) as store:
+    with connect(path) as store:
         pack = build_pack(store, parse_month(month), levels=list(LEVELS))
     return pack_model(pack)
 
@@ -388,11 +388,11 @@ class Builds:
         return [m for m in self.warm if m in cat.months]
 
     @staticmethod
-    def _read_status(path: Path) -> dict[str, Any]:
-        from thrv.store.database import Store
+    def _read_status(path: Path | str) -> dict[str, Any]:
+        from thrv.store.engines import connect
         from thrv.store.status import store_status
 
-        with Store(path, read_only=True) as store:
+        with connect(path) as store:
             st = store_status(store)
         return {
             "tables": st.tables.astype(str).to_dict("records"),
