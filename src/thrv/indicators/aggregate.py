@@ -78,7 +78,9 @@ def _predicate(t: Any, conditions: Sequence[Condition]) -> Any:
     return ibis.literal(True) if pred is None else pred
 
 
-def _translate(con: Any, table: str, conditions: Sequence[Condition]) -> tuple[Condition, ...]:
+def _translate(
+    con: Any, table: str, conditions: Sequence[Condition], cache: dict[tuple[str, str, str], pd.DataFrame] | None = None
+) -> tuple[Condition, ...]:
     """Rewrite conditions on reference-table columns as conditions on the table's own key.
 
     ``prosecution_possible = true`` becomes ``last_outcome_category IN (the outcomes the
@@ -97,8 +99,15 @@ def _translate(con: Any, table: str, conditions: Sequence[Condition]) -> tuple[C
             out.append(c)
             continue
         ref, key, ref_key, column = spec
-        r = con.table(ref)
-        rows = r.select(k=r[ref_key], v=r[column]).to_pandas()
+        if cache is None or (ref, ref_key, column) not in cache:  # one read per reference column per pack
+            r = con.table(ref)
+            read = r.select(k=r[ref_key], v=r[column]).to_pandas()
+            if cache is None:
+                rows = read
+            else:
+                cache[(ref, ref_key, column)] = read
+        if cache is not None:
+            rows = cache[(ref, ref_key, column)]
         wanted = {str(v).lower() for v in c.values}
         keys = tuple(sorted(str(k) for k, v in zip(rows["k"], rows["v"], strict=True) if str(v).lower() in wanted))
         out.append(Condition(key, keys or ("\x00no such value",), c.negate))
@@ -126,11 +135,13 @@ def monthly_figures(
     coverage_parts: list[pd.DataFrame] = []
     value_parts: list[pd.DataFrame] = []
     existing = set(con.list_tables())
+    references: dict[tuple[str, str, str], pd.DataFrame] = {}
     for table in tables:
         if table not in existing:
             continue
         mine = [i for i in indicators if i.table == table]
-        mine = [replace(i, where=_translate(con, table, i.where), numerator=_translate(con, table, i.numerator)) for i in mine]
+        mine = [replace(i, where=_translate(con, table, i.where, references),
+                        numerator=_translate(con, table, i.numerator, references)) for i in mine]
         t = con.table(table)
         t = t.filter((t.month >= first_month) & (t.month <= last_month))
         if forces is not None:
@@ -158,14 +169,25 @@ def monthly_figures(
         cov.insert(0, "table", table)
         coverage_parts.append(cov.rename(columns={"_rows": "rows"}))
         wide[table] = grouped.drop(columns="_rows")
+        # the row values behind every median/P90 indicator of the table, in one query
+        selects = []
         for ind in mine:
             if ind.measure in {"median", "p90"} and ind.value:
                 v = t.filter(_predicate(t, ind.where) & t[ind.value].notnull())
-                cols = [v.force, (v.lsoa_code if has_lsoa else ibis.null().cast("string")).name("lsoa_code"), v.month]
-                df = v.select(*cols, value=v[ind.value].cast("float64")).to_pandas()
-                df["month"] = pd.to_datetime(df["month"]).dt.date
-                df.insert(0, "indicator", ind.id)
-                value_parts.append(df)
+                selects.append(v.select(
+                    indicator=ibis.literal(ind.id),
+                    force=v.force,
+                    lsoa_code=v.lsoa_code if has_lsoa else ibis.null().cast("string"),
+                    month=v.month,
+                    value=v[ind.value].cast("float64"),
+                ))
+        if selects:
+            df = (ibis.union(*selects) if len(selects) > 1 else selects[0]).to_pandas()
+            df["month"] = pd.to_datetime(df["month"]).dt.date
+            # engines return rows in any order: fix one (the medians do not depend on it,
+            # the bootstrap's resampling does)
+            df = df.sort_values(["indicator", "force", "lsoa_code", "month", "value"], kind="stable", na_position="last")
+            value_parts.append(df.reset_index(drop=True))
     coverage = (
         pd.concat(coverage_parts, ignore_index=True)
         if coverage_parts
@@ -187,3 +209,31 @@ def distinct_values(con: Any, table: str, column: str) -> list[str]:
     if column not in t.columns:
         return []
     return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
+
+
+def table_facts(con: Any, tables: Sequence[str]) -> pd.DataFrame:
+    """Rows, generated rows and the latest month per table and force, for every table in one query.
+
+    Columns: table, force, rows, generated_rows, last_month. What the pack needs to know
+    about the store before aggregating (its forces, which tables hold generated rows),
+    asked once instead of once per table and question: on a distributed engine each query
+    is a job of its own.
+    """
+    existing = set(con.list_tables())
+    parts = []
+    for table in tables:
+        if table not in existing:
+            continue
+        t = con.table(table)
+        generated = t.count(where=t.generated.fill_null(False)) if "generated" in t.columns else ibis.literal(0).cast("int64")
+        parts.append(
+            t.group_by(t.force.cast("string").name("force"))
+            .aggregate(rows=t.count(), generated_rows=generated, last_month=t.month.max())
+            .mutate(table=ibis.literal(table))
+        )
+    if not parts:
+        return pd.DataFrame(columns=["table", "force", "rows", "generated_rows", "last_month"])
+    frame = (ibis.union(*parts) if len(parts) > 1 else parts[0]).to_pandas()
+    frame["last_month"] = pd.to_datetime(frame["last_month"]).dt.date
+    frame = frame[["table", "force", "rows", "generated_rows", "last_month"]].dropna(subset=["force"])
+    return frame.sort_values(["table", "force"]).reset_index(drop=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from thrv import __version__
-from thrv.indicators.aggregate import distinct_values, monthly_figures
+from thrv.indicators.aggregate import distinct_values, monthly_figures, table_facts
 from thrv.indicators.compare import (
     CompareOptions,
     SeriesMatrix,
@@ -55,13 +55,6 @@ def parse_month(text: str) -> dt.date:
         return dt.datetime.strptime(text, "%Y-%m").date()
     except ValueError as exc:
         raise ValueError(f"month must be YYYY-MM, got {text!r}") from exc
-
-
-def _store_forces(con: Any, tables: Sequence[str]) -> list[str]:
-    forces: set[str] = set()
-    for table in tables:
-        forces.update(distinct_values(con, table, "force"))
-    return sorted(forces)
 
 
 def resolve_area(name: str, hierarchy: Hierarchy, forces: Sequence[str]) -> tuple[str, str, str]:
@@ -264,9 +257,11 @@ def build_pack(
     }
     indicators = {i.id: i for i in expand(templates, values_of)}
     tables = sorted({i.table for i in indicators.values()})
-    generated = _tables_with_generated_rows(con, tables)
+    facts = table_facts(con, tables)  # one query: forces, generated rows, latest months
+    # tables holding rows marked generated (simulated extracts): their figures are flagged
+    generated = set(facts.loc[facts["generated_rows"] > 0, "table"])
     indicators = {k: (replace(i, generated=True) if i.table in generated else i) for k, i in indicators.items()}
-    forces = _store_forces(con, tables)
+    forces = sorted(set(facts["force"].astype(str)))
     if not forces:
         raise ValueError("the store holds no records: run `thrv ingest` first")
 
@@ -349,18 +344,6 @@ def _with_value_comparisons(
     table = table.reset_index()
     add_changes(table)
     return table
-
-
-def _tables_with_generated_rows(con: Any, tables: Sequence[str]) -> set[str]:
-    """Tables holding rows marked ``generated`` (simulated extracts): their figures are flagged."""
-    existing = set(con.list_tables())
-    out = set()
-    for table in tables:
-        if table in existing:
-            t = con.table(table)
-            if "generated" in t.columns and int(t.filter(t.generated.fill_null(False)).limit(1).count().execute()) > 0:
-                out.add(table)
-    return out
 
 
 def _crime_type_indicators(indicators: dict[str, Indicator]) -> list[str]:

@@ -76,7 +76,8 @@ def table_summary(con: Any, tables: list[tuple[str, set[str]]]) -> pd.DataFrame:
     for col in ("first_month", "last_month"):
         frame[col] = frame[col].map(_as_date)
     frame["rows"] = frame["rows"].astype("int64")
-    frame["generated_rows"] = frame["generated_rows"].astype("int64")
+    # a conditional count over no rows is NULL on some engines (Spark sums), 0 on others
+    frame["generated_rows"] = frame["generated_rows"].fillna(0).astype("int64")
     frame["forces"] = frame["forces"].astype("Int64")
     return frame
 

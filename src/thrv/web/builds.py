@@ -65,16 +65,17 @@ def read_catalogue(path: Path | str, version: int, taken_at: str) -> Catalogue:
     """Months and forces with street-level crime in a store (any engine), through its Ibis tables."""
     from thrv.store.engines import connect
 
+    file = path if isinstance(path, Path) else None  # a URI names no file to snapshot
     with connect(path) as store:
         con = store.ibis()
         if "crimes" not in con.list_tables():
-            return Catalogue(version, taken_at, [], [], {}, path)
+            return Catalogue(version, taken_at, [], [], {}, file)
         t = con.table("crimes")
         frame = t.group_by([t.force, t.month.strftime("%Y-%m").name("m")]).aggregate(n=t.count()).execute()
     frame = frame[frame["n"] > 0].sort_values(["force", "m"])
     force_months = {str(f): g["m"].astype(str).tolist() for f, g in frame.groupby("force", sort=True)}
     months = sorted(set(frame["m"].astype(str)))
-    return Catalogue(version, taken_at, months, sorted(force_months), force_months, path if isinstance(path, Path) else None)
+    return Catalogue(version, taken_at, months, sorted(force_months), force_months, file)
 
 
 @dataclass(order=True)
