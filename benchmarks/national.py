@@ -15,6 +15,10 @@
 3. Times a straightforward pandas implementation of the same figures (group-bys, then the
    comparisons series by series with scipy's binomtest) in another child process, checks a
    sample of its figures against thrv's, and prints both times, the ratio and peak memory.
+4. With ``--growth 2,4``: the same pack on stores holding 2x and 4x the national rows (each
+   force-month's rows repeated under new crime ids; built once in --work), to show how the
+   cost grows with the rows. The machine's load average is printed at the start and the end:
+   on a shared machine compare figures within one run.
 """
 
 from __future__ import annotations
@@ -132,6 +136,31 @@ def build_store(work: Path, months: int, last_month: str) -> Path:
     tmp.rename(db)
     print(f"derived {n:,} rows in {time.perf_counter() - started:.0f} s -> {db}", flush=True)
     return db
+
+
+def scaled_store(work: Path, db: Path, factor: int) -> Path:
+    """``db`` with every crime row repeated ``factor`` times under new ids (cached)."""
+    import duckdb
+
+    out = work / f"{db.stem}-x{factor}.duckdb"
+    if out.exists():
+        return out
+    tmp = out.with_suffix(".tmp.duckdb")
+    tmp.unlink(missing_ok=True)
+    started = time.perf_counter()
+    import shutil
+
+    shutil.copyfile(db, tmp)
+    con = duckdb.connect(str(tmp))
+    cols = [r[0] for r in con.execute("DESCRIBE crimes").fetchall()]
+    select = ", ".join("crime_id || '-x{k}'" if c == "crime_id" else c for c in cols)
+    for k in range(1, factor):
+        con.execute(f"INSERT INTO crimes SELECT {select.format(k=k)} FROM crimes WHERE crime_id NOT LIKE '%-x%'")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_benchmark', ?)", [f"national scale x{factor}, derived from real rows"])
+    con.close()
+    tmp.rename(out)
+    print(f"built {out.name} ({factor}x the rows) in {time.perf_counter() - started:.0f} s", flush=True)
+    return out
 
 
 THRV_CHILD = r"""
@@ -307,6 +336,7 @@ def main() -> None:
     parser.add_argument("--month", default="2025-12", help="the pack month (the last derived month)")
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--growth", default="", help="e.g. 2,4: also time the pack on 2x and 4x the rows")
     args = parser.parse_args()
     if not SHARED.exists():
         raise SystemExit(f"{SHARED}: the real data set is not there")
@@ -323,6 +353,8 @@ def main() -> None:
             f"COPY (SELECT force, month, lsoa_code, crime_type, last_outcome_category FROM crimes) TO '{parquet}' (FORMAT parquet)"
         )
     con.close()
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min; {os.cpu_count()} cores)")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python {platform.python_version()}")
     print(f"store: {n_rows:,} DERIVED crime rows, {n_forces} forces, {args.months} months ({db.name})")
@@ -335,7 +367,14 @@ def main() -> None:
     assess = run_child(ASSESS_CHILD, str(db), "Kent Police", first, args.month)
     print(f"thrv assessment, one force (Kent Police), {first} to {args.month}: {assess['seconds']:.1f} s, "
           f"peak {assess['peak_mib']:,.0f} MiB")
+    for factor in [int(f) for f in args.growth.split(",") if f.strip()]:
+        big = scaled_store(args.work, db, factor)
+        res = run_child(THRV_CHILD, str(big), args.month, str(args.work / f"national-pack-x{factor}"))
+        print(f"thrv pack on {factor}x the rows ({factor * n_rows:,}): {res['seconds']:.1f} s "
+              f"(figures {res['computed']:.1f} s; {res['seconds'] / thrv['seconds']:.2f}x the 1x time), "
+              f"peak {res['peak_mib']:,.0f} MiB", flush=True)
     if args.skip_pandas:
+        _load_at_end()
         return
     from thrv.reference import DATA, REFERENCE
 
@@ -345,6 +384,12 @@ def main() -> None:
           f"{pd_res['seconds']:.1f} s, {int(pd_res['rows']):,} rows, peak {pd_res['peak_mib']:,.0f} MiB")
     print(f"speed-up: {pd_res['seconds'] / thrv['seconds']:.1f}x")
     _cross_check(args.work / "national-pack" / "pack.csv", pandas_out)
+    _load_at_end()
+
+
+def _load_at_end() -> None:
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
 
 
 def _cross_check(thrv_csv: Path, pandas_csv: Path) -> None:
