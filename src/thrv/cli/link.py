@@ -1,0 +1,95 @@
+"""`thrv link`: the same people across partners; `thrv reidentify`: a vault holder's look-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from thrv.cli._app import DbOption, app, console, err, open_store, report_written
+from thrv.store.database import DEFAULT_DB
+
+VaultOption = Annotated[
+    Path | None, typer.Option(help="Identifier vault (default: DB.vault.duckdb beside the store).")
+]
+KeysOption = Annotated[
+    Path | None,
+    typer.Option("--keys", help="Key file (TOML); else THRV_PROJECT_KEY/THRV_VAULT_KEY or THRV_KEY_FILE, else DB.keys.toml."),
+]
+
+
+@app.command()
+def link(
+    db: DbOption = Path(DEFAULT_DB),
+    out: Annotated[Path, typer.Option(help="Folder for people.csv, links.csv, review.csv, model.json, link.html.")] = Path("link"),
+    threshold: Annotated[
+        float | None, typer.Option(help="Match probability at or above which two records are one person (default 0.9).")
+    ] = None,
+    vault: VaultOption = None,
+    keys: KeysOption = None,
+    method: Annotated[
+        str, typer.Option(help="splink (identifiers compared in the vault) or bloom (Bloom-filter keys only).")
+    ] = "splink",
+    config: Annotated[Path | None, typer.Option(help="Linkage settings (TOML; default: the shipped linkage.toml).")] = None,
+) -> None:
+    """Link every partner's person records, across partners and within each (duplicates).
+
+    Writes DIR/people.csv (partner, record_id, person_id), DIR/links.csv (pairs at or above
+    the threshold with their match probability), the clerical-review queue, the model as
+    JSON and DIR/link.html (weights and explained pairs). Only keyed pseudonyms reach the
+    store; the output folder holds record ids, so keep it with the vault.
+
+    Example: `thrv link --db force.duckdb --out link/ --threshold 0.95`
+    """
+    from thrv.linkage.keys import KeysError, load_keys
+    from thrv.linkage.run import run_link
+    from thrv.linkage.settings import load_config
+    from thrv.store.vault import Vault, VaultError, vault_path_for
+
+    if method not in {"splink", "bloom"}:
+        err.print("[red]error:[/red] --method must be splink or bloom")
+        raise typer.Exit(2)
+    try:
+        settings = load_config(config, threshold=threshold)
+        secrets = load_keys(db, keys)
+        vault_file = vault or vault_path_for(db)
+        with open_store(db) as store, Vault(vault_file, secrets, read_only=False) as opened:
+            if not opened.counts():
+                err.print(f"[red]error:[/red] {vault_file}: no person records; "
+                          f"run `thrv ingest PEOPLE.csv --db {db} --partner NAME` first")
+                raise typer.Exit(2)
+            run = run_link(store, opened, out, settings, method=method)
+    except (KeysError, VaultError, ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    partners = ", ".join(f"{p} {n:,}" for p, n in run.partners.items())
+    console.print(f"{run.records:,} records ({partners}): {run.links:,} links, {run.people:,} people, "
+                  f"{run.review:,} pairs for clerical review")
+    report_written(run.files)
+
+
+@app.command()
+def reidentify(
+    record_key: Annotated[str, typer.Argument(help="A record key from the store or a partner's view.")],
+    who: Annotated[str, typer.Option(help="Your name, for the vault's access log.")],
+    reason: Annotated[str, typer.Option(help="Why you need the identifiers (logged).")],
+    db: DbOption = Path(DEFAULT_DB),
+    vault: VaultOption = None,
+    keys: KeysOption = None,
+) -> None:
+    """Open one record's identifiers from the vault (vault key holders only; every request is logged).
+
+    Example: `thrv reidentify 3f2a... --who "J Smith" --reason "safeguarding referral 123" --db force.duckdb`
+    """
+    from thrv.linkage.keys import KeysError, load_keys
+    from thrv.store.vault import Vault, VaultError, vault_path_for
+
+    try:
+        with Vault(vault or vault_path_for(db), load_keys(db, keys)) as opened:
+            record = opened.reidentify(record_key, who, reason)
+    except (KeysError, VaultError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for key, value in record.items():
+        console.print(f"{key}: {value}", highlight=False, markup=False)
