@@ -69,7 +69,7 @@ def load_errors(path: str | Path | None = None) -> dict[str, dict[str, float]]:
     return tomllib.loads(Path(path or ERRORS).read_text(encoding="utf-8"))
 
 
-def population(n: int, seed: int = 1) -> pd.DataFrame:
+def population(n: int, seed: int = 1, namesakes: float = 0.05) -> pd.DataFrame:
     """``n`` generated people in households: person_id, forename, surname, dob, sex, postcode, address."""
     rng = np.random.default_rng(seed)
     pools = _pools()
@@ -84,6 +84,17 @@ def population(n: int, seed: int = 1) -> pd.DataFrame:
     sex = rng.choice(["m", "f"], size=n)
     male, female = pools["forename_m"], pools["forename_f"]
     forename = np.where(sex == "m", rng.choice(male[0], size=n, p=male[1]), rng.choice(female[0], size=n, p=female[1]))
+    # members of one household rarely share a forename (a parent and child of one name do
+    # occur, kept at ``namesakes``); others are drawn again
+    seen: dict[tuple[int, str], int] = {}
+    for i in range(n):
+        key = (int(household[i]), str(forename[i]))
+        tries = 0
+        while key in seen and rng.random() >= namesakes and tries < 10:
+            pool = male if sex[i] == "m" else female
+            forename[i] = rng.choice(pool[0], p=pool[1])
+            key, tries = (int(household[i]), str(forename[i])), tries + 1
+        seen[key] = i
     today = dt.date(2025, 12, 31).toordinal()
     dob = [dt.date.fromordinal(int(today - d)).isoformat() for d in rng.integers(0, 90 * 365, size=n)]
     return pd.DataFrame({
