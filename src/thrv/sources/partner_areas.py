@@ -82,4 +82,5 @@ def resolve(code: str, level: str = "auto") -> Place | str:
     row2 = _areas().get((found, text))
     if row2 is None:
         return f"{text} is not a {found} code in the shipped lookups"
-    return Place(found, row2["vintage"], None, row2["district_code"] or None, row2["county_code"] or None, row2["name"])
+    county = text if found == "county" else (row2["county_code"] or None)
+    return Place(found, row2["vintage"], None, row2["district_code"] or None, county, row2["name"])
