@@ -104,18 +104,20 @@ def local_moran_bv(x: npt.ArrayLike, y: npt.ArrayLike, weights: sp.csr_matrix, p
     rng = np.random.default_rng(seed)
     p = np.empty(n)
     scale = (n - 1) / (zx @ zx)
+    cardinality = np.diff(w.indptr)
+    k_max = int(cardinality.max())
+    # as esda: one set of random draws of k_max distinct places among n-1, shared by every
+    # place, each place skipping itself (conditional on its own value)
+    draws_all = np.argsort(rng.random((permutations, n - 1)), axis=1)[:, :k_max]
     for i in range(n):
         start, end = w.indptr[i], w.indptr[i + 1]
         k = end - start
         if k == 0:
             p[i] = np.nan
             continue
-        wi = w.data[start:end]
-        # k distinct other places for each permutation, drawn from the n-1 places other than i
-        draws = rng.random((permutations, n - 1)).argpartition(k - 1, axis=1)[:, :k] if k < n - 1 else \
-            np.tile(np.arange(n - 1), (permutations, 1))
+        draws = draws_all[:, :k]
         draws = draws + (draws >= i)
-        sims = scale * zx[i] * (zy[draws] @ wi)
+        sims = scale * zx[i] * (zy[draws] @ w.data[start:end])
         larger = int((sims >= observed[i]).sum())
         if permutations - larger < larger:
             larger = permutations - larger
