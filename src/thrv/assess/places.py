@@ -322,7 +322,8 @@ def need_index(measures: list[Measure], places: pd.DataFrame, config: PlacesConf
     for j, (c, _m) in enumerate(parts):
         keep = np.arange(len(parts)) != j
         alt = zc.to_numpy()[:, keep] @ weights[keep] / weights[keep].sum()
-        rho = stats.spearmanr(base, alt).statistic if len(base) > 2 else float("nan")
+        varies = len(base) > 2 and np.ptp(base) > 0 and np.ptp(alt) > 0
+        rho = stats.spearmanr(base, alt).statistic if varies else float("nan")
         alt_rank = pd.Series(alt, index=zc.index).rank(ascending=False, method="min")
         leave_out.append({"component": c.name, "spearman_with_full_index": float(rho),
                           "top_place_unchanged": bool(alt_rank.idxmin() == rank.idxmin())})
