@@ -131,7 +131,7 @@ def test_need_index_sensitivity_is_seeded_and_weights_matter() -> None:
     equal = PlacesConfig(index=(IndexComponent("a", "x:a", 1.0), IndexComponent("b", "x:b", 1.0)))
     tilted = PlacesConfig(index=(IndexComponent("a", "x:a", 3.0), IndexComponent("b", "x:b", 1.0)))
     assert need_index([m1, m2], places, tilted)["places"][0]["code"] == "a"
-    assert need_index([m1, m2], places, equal) == need_index([m1, m2], places, equal)
+    assert need_index([m1, m2], places, tilted) == need_index([m1, m2], places, tilted)
     assert all(p["index"] == pytest.approx(0) for p in need_index([m1, m2], places, equal)["places"])
     assert standardise(pd.Series([1.0, 1.0])).isna().all()
 
