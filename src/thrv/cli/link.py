@@ -32,6 +32,9 @@ def link(
         str, typer.Option(help="splink (identifiers compared in the vault) or bloom (Bloom-filter keys only).")
     ] = "splink",
     config: Annotated[Path | None, typer.Option(help="Linkage settings (TOML; default: the shipped linkage.toml).")] = None,
+    sharing: Annotated[
+        Path | None, typer.Option(help="Sharing agreement (TOML; default DB.sharing.toml when present) for insight.html.")
+    ] = None,
 ) -> None:
     """Link every partner's person records, across partners and within each (duplicates).
 
@@ -45,6 +48,7 @@ def link(
     from thrv.linkage.keys import KeysError, load_keys
     from thrv.linkage.run import run_link
     from thrv.linkage.settings import load_config
+    from thrv.linkage.sharing import SharingError, load_agreement, sharing_path_for
     from thrv.store.vault import Vault, VaultError, vault_path_for
 
     if method not in {"splink", "bloom"}:
@@ -52,6 +56,8 @@ def link(
         raise typer.Exit(2)
     try:
         settings = load_config(config, threshold=threshold)
+        agreement_file = sharing or sharing_path_for(db)
+        agreement = load_agreement(agreement_file) if agreement_file.exists() else None
         secrets = load_keys(db, keys)
         vault_file = vault or vault_path_for(db)
         with open_store(db) as store, Vault(vault_file, secrets, read_only=False) as opened:
@@ -59,8 +65,8 @@ def link(
                 err.print(f"[red]error:[/red] {vault_file}: no person records; "
                           f"run `thrv ingest PEOPLE.csv --db {db} --partner NAME` first")
                 raise typer.Exit(2)
-            run = run_link(store, opened, out, settings, method=method)
-    except (KeysError, VaultError, ValueError, OSError) as exc:
+            run = run_link(store, opened, out, settings, method=method, agreement=agreement)
+    except (KeysError, VaultError, SharingError, ValueError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     partners = ", ".join(f"{p} {n:,}" for p, n in run.partners.items())

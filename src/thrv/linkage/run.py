@@ -28,6 +28,7 @@ import pandas as pd
 from thrv.linkage.keys import Keys
 from thrv.linkage.model import LinkResult, levels, link, prior_weight, waterfall
 from thrv.linkage.settings import LinkConfig
+from thrv.linkage.sharing import Agreement
 from thrv.store import people as people_tables
 from thrv.store.database import Store
 from thrv.store.vault import Vault
@@ -52,7 +53,7 @@ def person_ids(clusters: pd.DataFrame, keys: Keys) -> pd.Series:
 
 
 def run_link(store: Store, vault: Vault, out: Path, config: LinkConfig, actor: str = "thrv link",
-             method: str = "splink") -> LinkRun:
+             method: str = "splink", agreement: Agreement | None = None) -> LinkRun:
     people = vault.people()
     vault.log(actor, f"link ({method})", None, None, f"{len(people)} records opened in memory to link")
     if method == "bloom":
@@ -92,6 +93,7 @@ def run_link(store: Store, vault: Vault, out: Path, config: LinkConfig, actor: s
     html = out / "link.html"
     html.write_text(render_html(result, ids, people, method, run_id), encoding="utf-8")
     written.append(html)
+    written += write_insight(store, out, agreement)
     return LinkRun(len(people), people.groupby("partner").size().to_dict(), len(links),
                    int(clusters["person_key"].nunique()), len(result.review()), run_id, written, result)
 
@@ -159,3 +161,29 @@ def _sample_pairs(result: LinkResult, ids: pd.DataFrame) -> list[dict[str, Any]]
                     "right": f"{ids.at[row['unique_id_r'], 'partner']} / {ids.at[row['unique_id_r'], 'record_id']}",
                     "probability": row["match_probability"], "row": row})
     return out
+
+
+def write_insight(store: Store, out: Path, agreement: Agreement | None) -> list[Path]:
+    """insight.json and insight.html: cross-agency counts under the agreement's disclosure rule."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from thrv.linkage.insight import insight, upset_chart
+    from thrv.reference import DATA
+    from thrv.report.disclosure import DisclosureRule
+
+    rule = agreement.rule if agreement else DisclosureRule()
+    victims = agreement.victims() if agreement else []
+    summary = insight(people_tables.people_table(store), victims, rule, suppressed=True)
+    path = out / "insight.json"
+    path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    chart = ""
+    if summary.get("available") and summary.get("combinations"):
+        import vl_convert as vlc
+
+        chart = vlc.vegalite_to_svg(upset_chart(summary).to_dict())
+    env = Environment(loader=FileSystemLoader(str(DATA / "linkage")), autoescape=select_autoescape(["html", "j2"]))
+    page = out / "insight.html"
+    page.write_text(env.get_template("insight.html.j2").render(s=summary, chart=chart,
+                                                                  project=agreement.project if agreement else ""),
+                    encoding="utf-8")
+    return [path, page]

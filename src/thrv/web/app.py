@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from thrv import __version__
 from thrv.web.auth import AuditLog, AuthError, Sessions, User, load_users, verify_secret
+from thrv.web.partners import partners_router
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_BODY = 16 * 1024
@@ -279,6 +280,8 @@ def create_app(
             data = path.read_bytes()
         return StreamingResponse(io.BytesIO(data), media_type=media,
                                  headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+    app.include_router(partners_router(db, api_user, audit))  # partner data under the sharing agreement
 
     @app.get("/api/status", tags=["store"])
     def status(user: Annotated[User, Depends(analyst)]) -> dict[str, Any]:
