@@ -24,7 +24,8 @@ def link(
     db: DbOption = Path(DEFAULT_DB),
     out: Annotated[Path, typer.Option(help="Folder for people.csv, links.csv, review.csv, model.json, link.html.")] = Path("link"),
     threshold: Annotated[
-        float | None, typer.Option(help="Match probability at or above which two records are one person (default 0.9).")
+        float | None,
+        typer.Option(help="Match probability at or above which two records are one person (default 0.9; with --method bloom, the Dice coefficient, default 0.8)."),
     ] = None,
     vault: VaultOption = None,
     keys: KeysOption = None,
@@ -55,7 +56,10 @@ def link(
         err.print("[red]error:[/red] --method must be splink or bloom")
         raise typer.Exit(2)
     try:
-        settings = load_config(config, threshold=threshold)
+        if method == "bloom":  # --threshold is then the Dice coefficient of a link
+            settings = load_config(config, bloom_dice=threshold)
+        else:
+            settings = load_config(config, threshold=threshold)
         agreement_file = sharing or sharing_path_for(db)
         agreement = load_agreement(agreement_file) if agreement_file.exists() else None
         secrets = load_keys(db, keys)

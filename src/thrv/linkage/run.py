@@ -57,9 +57,9 @@ def run_link(store: Store, vault: Vault, out: Path, config: LinkConfig, actor: s
     people = vault.people()
     vault.log(actor, f"link ({method})", None, None, f"{len(people)} records opened in memory to link")
     if method == "bloom":
-        from thrv.linkage.bloom import bloom_link
+        from thrv.linkage.bloom import BloomSettings, bloom_link
 
-        result = bloom_link(people, vault.keys, config)
+        result = bloom_link(people, vault.keys, config, BloomSettings(dice_threshold=config.bloom_dice))
     else:
         result = link(people, vault.splink_api(), config)
     out.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ class LinkConfig:
     u_max_pairs: int = 500_000
     seed: int = 1
     explain_pairs: int = 12
+    bloom_dice: float = 0.8
     prior_recall: float = 0.6
     deterministic_rules: tuple[tuple[str, ...], ...] = ()
     blocking: tuple[tuple[str, ...], ...] = ()
@@ -54,6 +55,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> LinkConfig:
         u_max_pairs=int(doc.get("u_max_pairs", 500_000)),
         seed=int(doc.get("seed", 1)),
         explain_pairs=int(doc.get("explain_pairs", 12)),
+        bloom_dice=float(doc.get("bloom_dice", 0.8)),
         prior_recall=float(doc.get("prior_recall", 0.6)),
         deterministic_rules=tuple(tuple(r) for r in doc.get("deterministic_rules", [])),
         blocking=tuple(tuple(r) for r in doc.get("blocking", [])),
