@@ -109,8 +109,8 @@ def _window(rows: pd.DataFrame, first: dt.date, last_end: dt.date) -> tuple[pd.D
 
 
 def _label(rows: pd.DataFrame) -> str:
-    first = rows.loc[rows["period_start"].idxmin(), "period_label"]
-    last = rows.loc[rows["period_start"].idxmax(), "period_label"]
+    ordered = rows.sort_values("period_start")
+    first, last = ordered["period_label"].iloc[0], ordered["period_label"].iloc[-1]
     return str(first) if first == last else f"{first} to {last}"
 
 
@@ -145,8 +145,9 @@ def partner_measures(frame: pd.DataFrame, first: dt.date, last_end: dt.date, pla
         england_rows = rows[(rows["area_level"] == "country") & rows["period_label"].isin(window["period_label"])]
         england = float(england_rows["value"].mean()) if len(england_rows) and not _is_count(unit) else None
         count = _is_count(unit)
-        base = {"key": key, "title": str(measure), "agency": str(partner), "unit": unit, "window": label,
-                "same_period": same, "source": sources.get(str(dataset), ""), "england": england}
+        base: dict[str, Any] = {"key": key, "title": str(measure), "agency": str(partner), "unit": unit,
+                                "window": label, "same_period": same, "source": sources.get(str(dataset), ""),
+                                "england": england}
         levels = set(window["area_level"])
         if "lsoa" in levels and count:
             lsoa = window[window["area_level"] == "lsoa"].dropna(subset=["lsoa21_code"])
@@ -330,10 +331,11 @@ def need_index(measures: list[Measure], places: pd.DataFrame, config: PlacesConf
     names = places.set_index("code")["name"]
     rows = []
     for code in rank.sort_values().index:
-        rows.append({"code": code, "name": names.get(code), "index": float(base[zc.index.get_loc(code)]),
+        position = int(np.flatnonzero(zc.index == code)[0])
+        rows.append({"code": code, "name": names.get(code), "index": float(base[position]),
                      "rank": int(rank[code]), "rank_5pct": int(np.percentile(ranks.loc[code], 5)),
                      "rank_95pct": int(np.percentile(ranks.loc[code], 95)),
-                     **{f"z|{m.key}": float(zc.at[code, m.key]) for _, m in parts}})
+                     **{f"z|{m.key}": float(zc[m.key].iloc[position]) for _, m in parts}})
     top = rank.idxmin()
     return {
         "available": True,
@@ -394,7 +396,7 @@ def same_places(con: Any, scope: Any, lsoas: pd.DataFrame, period: list[dt.date]
     district_partner = [m for m in partners if m.grain == "district"]
     district_police = [m for m in police if m.grain == "district"]
     colo = colocation(lsoa_police, lsoa_partner, centres, places["lsoa"], config)
-    q_all = benjamini_hochberg([c["lees_p"] for c in colo]) if colo else []
+    q_all: list[float] = list(benjamini_hochberg([c["lees_p"] for c in colo])) if colo else []
     for c, q in zip(colo, q_all, strict=True):
         c["lees_q"] = float(q)
     different = sorted({f"{m.agency} {m.title}: {m.window}" for m in partners if not m.same_period})

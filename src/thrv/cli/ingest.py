@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -67,6 +67,7 @@ def ingest(
     from thrv.sources.mapping import MappingError, load_mapping
 
     try:
+        columns: Any
         if partner is not None and mapping:  # a partner's mapping has its own sections
             from thrv.sources.partner_mapping import load_partner_mapping
 

@@ -103,3 +103,40 @@ def reidentify(
         raise typer.Exit(2) from exc
     for key, value in record.items():
         console.print(f"{key}: {value}", highlight=False, markup=False)
+
+
+@app.command("simulate-people")
+def simulate_people(
+    out: Annotated[Path, typer.Option(help="Folder for one person CSV per partner and truth.csv.")] = Path("people"),
+    people: Annotated[int, typer.Option(help="People in the generated population.")] = 2000,
+    partners: Annotated[str, typer.Option(help="Partners and the share of people each holds, e.g. police=0.6,council=0.5.")]
+    = "police=0.6,council=0.5,health=0.4",
+    identifier: Annotated[str, typer.Option(help="Comma-separated partners whose records carry a shared identifier.")] = "health",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Write generated partner person extracts with realistic errors, and the truth (for trying `thrv link`).
+
+    Every record id starts GEN- and truth.csv says which records are one person; the
+    error rates are in thrv/data/config/person_errors.toml.
+
+    Example: `thrv simulate-people --out people/ --people 2000 --seed 1`
+    """
+    from thrv.linkage.generate import extracts
+
+    try:
+        shares = {p.split("=")[0].strip(): float(p.split("=")[1]) for p in partners.split(",") if p.strip()}
+    except (IndexError, ValueError) as exc:
+        err.print("[red]error:[/red] --partners must look like police=0.6,council=0.5")
+        raise typer.Exit(2) from exc
+    made = extracts(people, shares, seed=seed, shares_identifier=tuple(i.strip() for i in identifier.split(",") if i))
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for partner, frame in made.records.items():
+        path = out / f"{partner}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+    truth = out / "truth.csv"
+    made.truth.to_csv(truth, index=False)
+    console.print(f"generated {sum(len(f) for f in made.records.values()):,} records of {people:,} people "
+                  f"(labelled generated: record ids GEN-...)")
+    report_written([*written, truth])

@@ -30,10 +30,8 @@ def people_agencies(people: pd.DataFrame) -> pd.DataFrame:
     """person_key -> the sorted tuple of agencies holding a record of them, and record counts."""
     linked = people.dropna(subset=["person_key"])
     grouped = linked.groupby("person_key")
-    return pd.DataFrame({
-        "agencies": grouped["partner"].agg(lambda s: tuple(sorted(set(s)))),
-        "records": grouped.size(),
-    })
+    agencies = {str(k): tuple(sorted({str(v) for v in g})) for k, g in grouped["partner"]}
+    return pd.DataFrame({"agencies": pd.Series(agencies, dtype=object), "records": grouped.size()})
 
 
 def combinations(people: pd.DataFrame) -> Counter[tuple[str, ...]]:

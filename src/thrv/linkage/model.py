@@ -124,7 +124,7 @@ def prior_weight(model: dict[str, Any]) -> float:
 
 def waterfall(pair: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
     """How one pair's match weight adds up: the prior, then each comparison's level and weight."""
-    steps = [{"step": "prior (two random records match)", "level": "", "weight": prior_weight(model)}]
+    steps: list[dict[str, Any]] = [{"step": "prior (two random records match)", "level": "", "weight": prior_weight(model)}]
     table = levels(model)
     for name, by_value in table.items():
         gamma = int(pair.get(f"gamma_{name}", -1))
@@ -135,7 +135,7 @@ def waterfall(pair: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
         steps.append({"step": name, "level": label, "weight": w})
         if tf is not None and not pd.isna(tf) and float(tf) != 0.0:
             steps.append({"step": f"{name} (term frequency)", "level": "how common the value is", "weight": float(tf)})
-    total = sum(s["weight"] for s in steps)
+    total = float(sum(float(s["weight"]) for s in steps))
     steps.append({"step": "match weight", "level": f"probability {2 ** total / (1 + 2 ** total):.4f}", "weight": total})
     return steps
 
@@ -146,7 +146,7 @@ def explain(result: LinkResult, unique_id_l: str, unique_id_r: str) -> list[dict
     hit = pairs[((pairs["unique_id_l"] == unique_id_l) & (pairs["unique_id_r"] == unique_id_r))
                 | ((pairs["unique_id_l"] == unique_id_r) & (pairs["unique_id_r"] == unique_id_l))]
     if len(hit):
-        return waterfall(hit.iloc[0].to_dict(), result.model)
+        return waterfall({str(k): v for k, v in hit.iloc[0].to_dict().items()}, result.model)
     if result.linker is None:
         raise ValueError("this pair was not scored and the model is not loaded")
     table = result.linker._input_tables_dict
@@ -154,4 +154,4 @@ def explain(result: LinkResult, unique_id_l: str, unique_id_r: str) -> list[dict
     left = frame[frame["unique_id"] == unique_id_l].iloc[0].to_dict()
     right = frame[frame["unique_id"] == unique_id_r].iloc[0].to_dict()
     scored = result.linker.inference.score_pair(left, right).as_pandas_dataframe()
-    return waterfall(scored.iloc[0].to_dict(), result.model)
+    return waterfall({str(k): v for k, v in scored.iloc[0].to_dict().items()}, result.model)

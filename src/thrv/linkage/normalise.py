@@ -39,6 +39,11 @@ def name(text: object) -> str | None:
     """A name for comparison, or None when nothing is left."""
     if text is None or (isinstance(text, float) and text != text):
         return None
+    return _name(str(text))
+
+
+@cache
+def _name(text: str) -> str | None:
     decomposed = unicodedata.normalize("NFKD", str(text))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     plain = _SEPARATORS.sub(" ", plain)
@@ -72,6 +77,11 @@ def postcode(text: object) -> tuple[str | None, str | None]:
     """(UK postcode as 'AB1 2CD', other postcode as text); at most one is set."""
     if text is None or (isinstance(text, float) and text != text):
         return None, None
+    return _postcode(str(text))
+
+
+@cache
+def _postcode(text: str) -> tuple[str | None, str | None]:
     squashed = re.sub(r"\s+", "", str(text)).upper()
     if not squashed:
         return None, None
@@ -115,7 +125,7 @@ def prepare(people: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"unique_id": people["unique_id"], "partner": people["partner"]})
     out["forename"] = [name(v) for v in people["forename"]]
     out["surname"] = [name(v) for v in people["surname"]]
-    out["forename_names"] = [list(formal_names(v)) if v else None for v in out["forename"]]
+    out["forename_names"] = pd.Series([list(formal_names(v)) if v else None for v in out["forename"]], dtype=object)
     dobs = [date_of_birth(v) for v in people["date_of_birth"]]
     out["dob"] = [d[0] for d in dobs]
     out["dob_text"] = [d[1] for d in dobs]

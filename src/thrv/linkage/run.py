@@ -94,7 +94,7 @@ def run_link(store: Store, vault: Vault, out: Path, config: LinkConfig, actor: s
     html.write_text(render_html(result, ids, people, method, run_id), encoding="utf-8")
     written.append(html)
     written += write_insight(store, out, agreement)
-    return LinkRun(len(people), people.groupby("partner").size().to_dict(), len(links),
+    return LinkRun(len(people), {str(k): int(v) for k, v in people.groupby("partner").size().items()}, len(links),
                    int(clusters["person_key"].nunique()), len(result.review()), run_id, written, result)
 
 
@@ -111,7 +111,8 @@ def _review(result: LinkResult, ids: pd.DataFrame) -> pd.DataFrame:
     queue = _with_ids(result.review(), ids)
     if result.model.get("comparisons"):
         queue["explanation"] = [
-            "; ".join(f"{s['step']}: {s['level']} ({s['weight']:+.1f})" for s in waterfall(r, result.model)[1:-1]
+            "; ".join(f"{s['step']}: {s['level']} ({s['weight']:+.1f})"
+                      for s in waterfall({str(k): v for k, v in r.items()}, result.model)[1:-1]
                       if s["level"] != "not compared (missing)")
             for r in queue.to_dict("records")]
     else:
@@ -157,8 +158,9 @@ def _sample_pairs(result: LinkResult, ids: pd.DataFrame) -> list[dict[str, Any]]
     picks = picks.drop_duplicates(["unique_id_l", "unique_id_r"])
     out = []
     for row in picks.to_dict("records"):
-        out.append({"left": f"{ids.at[row['unique_id_l'], 'partner']} / {ids.at[row['unique_id_l'], 'record_id']}",
-                    "right": f"{ids.at[row['unique_id_r'], 'partner']} / {ids.at[row['unique_id_r'], 'record_id']}",
+        left, right = ids.loc[row["unique_id_l"]], ids.loc[row["unique_id_r"]]
+        out.append({"left": f"{left['partner']!s} / {left['record_id']!s}",
+                    "right": f"{right['partner']!s} / {right['record_id']!s}",
                     "probability": row["match_probability"], "row": row})
     return out
 

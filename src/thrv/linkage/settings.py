@@ -71,7 +71,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> LinkConfig:
     return config
 
 
-def _jw_levels(column: str, thresholds: list[float], extra_after_first: Any = None, tf: bool = False) -> list[Any]:
+def _jw_levels(column: str, thresholds: list[float], extra_after_first: Any = None, tf: bool = False,
+               initials: bool = False, m_else: float | None = None) -> list[Any]:
     import splink.comparison_level_library as cll
 
     levels: list[Any] = [cll.NullLevel(column), cll.ExactMatchLevel(column, term_frequency_adjustments=tf)]
@@ -79,7 +80,18 @@ def _jw_levels(column: str, thresholds: list[float], extra_after_first: Any = No
         levels.append(cll.JaroWinklerLevel(column, t))
         if i == 0 and extra_after_first is not None:
             levels.append(extra_after_first)
-    levels.append(cll.ElseLevel())
+    if initials:
+        # "J" against "John": one record holds only the initial
+        levels.append(cll.CustomLevel(
+            f"(length({column}_l) = 1 OR length({column}_r) = 1) AND left({column}_l, 1) = left({column}_r, 1)",
+            label_for_charts="initial agrees (one record has only the initial)"))
+    rest: Any = cll.ElseLevel()
+    if m_else is not None:
+        # household members share a surname and an address, which the model counts as
+        # independent evidence; fixing how rarely one person's forenames differ outright keeps
+        # a brother or sister from being taken for the same person
+        rest = rest.configure(m_probability=m_else, fix_m_probability=True)
+    levels.append(rest)
     return levels
 
 
@@ -90,12 +102,14 @@ def comparisons(config: LinkConfig) -> list[Any]:
     c = config.comparisons
     out: list[Any] = []
     fore = c.get("forename", {})
-    nick = cll.ArrayIntersectLevel("forename_names", min_intersection=1) if fore.get("nicknames", True) else None
-    if nick is not None:
-        nick = nick.configure(label_for_charts="Shares a formal name (nickname list)")
+    nick: Any = None
+    if fore.get("nicknames", True):
+        nick = cll.ArrayIntersectLevel("forename_names", min_intersection=1).configure(
+            label_for_charts="Shares a formal name (nickname list)")
     forename = cl.CustomComparison(
         comparison_levels=_jw_levels("forename", list(fore.get("jaro_winkler", [0.92, 0.8])), nick,
-                                     tf=bool(fore.get("term_frequency", True))),
+                                     tf=bool(fore.get("term_frequency", True)), initials=True,
+                                     m_else=float(fore["m_else"]) if "m_else" in fore else None),
         output_column_name="forename", comparison_description="Forename")
     sur = c.get("surname", {})
     surname = cl.CustomComparison(
@@ -104,7 +118,7 @@ def comparisons(config: LinkConfig) -> list[Any]:
         output_column_name="surname", comparison_description="Surname")
     out += [forename, surname]
     dob = c.get("dob", {})
-    years = list(dob.get("year_thresholds", [1, 10]))
+    years = list(dob.get("year_thresholds", [1]))
     dob_levels: list[Any] = [
         cll.NullLevel("dob"),
         cll.ExactMatchLevel("dob").configure(label_for_charts="same date of birth"),
@@ -114,7 +128,7 @@ def comparisons(config: LinkConfig) -> list[Any]:
     for y in years:
         dob_levels.append(cll.AbsoluteDateDifferenceLevel("dob", input_is_string=True, threshold=y, metric="year")
                           .configure(label_for_charts=f"within {y} year(s)"))
-    rest = cll.ElseLevel()
+    rest: Any = cll.ElseLevel()
     if "m_else" in dob:
         # households hold namesakes (a parent and child of one name at one address), which
         # expectation-maximisation mistakes for matches with a wrong date of birth; the

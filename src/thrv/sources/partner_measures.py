@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -63,7 +64,7 @@ def _text(data: bytes, notes: list[str]) -> str:
         return data.decode("latin-1")
 
 
-def _records(name: str, text: str, section: MeasuresSection | IncidentsSection) -> tuple[list[str], csv.reader]:  # type: ignore[valid-type]
+def _records(name: str, text: str, section: MeasuresSection | IncidentsSection) -> tuple[list[str], Any]:
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
