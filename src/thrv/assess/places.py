@@ -347,7 +347,7 @@ def need_index(measures: list[Measure], places: pd.DataFrame, config: PlacesConf
         "sensitivity": {
             "method": f"each weight × U({1 - config.sensitivity_range:g}, {1 + config.sensitivity_range:g}), "
                       f"{config.sensitivity_draws} draws (seed {config.seed}); and each component left out",
-            "top_place_share_of_draws": float((ranks.loc[top] == 1).mean()),
+            "top_place_share_of_draws": float((ranks.to_numpy()[list(zc.index).index(top)] == 1).mean()),
             "leave_one_out": leave_out,
         },
         "method": "weighted mean of z-scores (sample SD across the scope's places); weights from places.toml",
