@@ -24,7 +24,7 @@ from thrv.store.database import Store
 from thrv.store.people import people_table
 from thrv.store.vault import Vault
 from thrv.web.app import create_app
-from thrv.web.auth import Sessions, User, hash_secret, save_users
+from thrv.web.auth import Sessions, add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 AGREEMENT = ROOT / "data" / "partner-sample" / "sharing.toml"
@@ -113,10 +113,9 @@ def api(linked: dict[str, Any]) -> tuple[TestClient, dict[str, str], Path]:
     folder: Path = linked["folder"]
     users = folder / "users.json"
     roles = {"ana": "analyst", "pat": "partner", "max": "partner", "pub": "public"}
-    # users written with few PBKDF2 iterations: the hashing is tested with web/, here it only costs time
-    tokens = {n: secrets.token_urlsafe(16) for n in roles}
-    save_users(users, {n: User(n, r, hash_secret(f"{n}-password-long", iterations=1000),
-                               hash_secret(tokens[n], iterations=1000)) for n, r in roles.items()})
+    # few PBKDF2 iterations: the hashing is tested with web/, here it only costs time
+    tokens = {n: str(add_user(users, n, r, f"{n}-password-long", with_token=True, iterations=1000))
+              for n, r in roles.items()}
     audit = folder / "audit.jsonl"
     app = create_app(linked["db"], users, audit, sessions=Sessions(b"k" * 32))
     return TestClient(app), tokens, audit
