@@ -105,15 +105,21 @@ def encode(people: pd.DataFrame, secret: bytes, settings: BloomSettings | None =
     return packed.view(np.uint64).reshape(len(people), words)
 
 
+def _bits(clks: np.ndarray) -> np.ndarray:
+    return np.unpackbits(np.ascontiguousarray(clks).view(np.uint8), axis=1, bitorder="little").astype(np.float32)
+
+
 def dice(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sørensen–Dice coefficients of every row of ``a`` with every row of ``b``."""
-    ones_a = np.bitwise_count(a).sum(axis=1).astype(np.float64)
-    ones_b = np.bitwise_count(b).sum(axis=1).astype(np.float64)
-    common = np.zeros((len(a), len(b)))
-    for w in range(a.shape[1]):
-        common += np.bitwise_count(a[:, w][:, None] & b[:, w][None, :])
+    """Sørensen–Dice coefficients of every row of ``a`` with every row of ``b``.
+
+    The shared bits of every pair at once, as a product of 0/1 matrices (exact in float32:
+    counts are at most the filter length).
+    """
+    bits_a, bits_b = _bits(a), _bits(b)
+    common = (bits_a @ bits_b.T).astype(np.float64)
+    ones = bits_a.sum(axis=1, dtype=np.float64)[:, None] + bits_b.sum(axis=1, dtype=np.float64)[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = 2 * common / (ones_a[:, None] + ones_b[None, :])
+        out = 2 * common / ones
     return np.nan_to_num(out)
 
 
