@@ -114,3 +114,23 @@ def _fast_config(tmp_path: Path) -> Path:
     path = tmp_path / "linkage.toml"
     path.write_text(text)
     return path
+
+
+def test_small_extracts_use_the_priors_and_still_link() -> None:
+    """Too few records to train on (under min_train_records): the priors in linkage.toml are the model."""
+    from thrv.linkage.generate import extracts
+
+    made = extracts(300, {"police": 0.6, "council": 0.5}, seed=4)
+    people = pd.concat([f.assign(partner=p, unique_id=p + ":" + f.record_id) for p, f in made.records.items()],
+                       ignore_index=True)
+    assert len(people) < load_config().min_train_records
+    result = link(people, DuckDBAPI(connection=duckdb.connect()), load_config())
+    ids = people.set_index("unique_id")
+    links = result.links.assign(record_id_l=lambda f: f["unique_id_l"].map(ids["record_id"]),
+                                record_id_r=lambda f: f["unique_id_r"].map(ids["record_id"]))
+    found = accuracy(pairs_of_links(links), pairs_of_clusters(made.truth, "person_id"))
+    assert found.precision >= 0.9 and found.recall >= 0.9, found
+    two = pd.DataFrame({"unique_id": ["a", "b"], "partner": ["x", "y"], "forename": ["Ann", "Ann"],
+                        "surname": ["Lee", "Lee"], "date_of_birth": ["1990-01-01"] * 2, "postcode": ["CB1 2AB"] * 2,
+                        "address": ["1 Road"] * 2})
+    assert link(two, DuckDBAPI(connection=duckdb.connect()), load_config()).links.shape[0] == 1

@@ -90,6 +90,14 @@ def _train(linker: Any, config: LinkConfig, n: int) -> None:
         with contextlib.suppress(Exception):
             linker.training.estimate_probability_two_random_records_match(
                 deterministic_rules(config), recall=config.prior_recall)
+        settings_obj = linker._settings_obj  # noqa: SLF001 - Splink keeps the prior here
+        prior = float(settings_obj._probability_two_random_records_match)  # noqa: SLF001
+        if not 0 < prior <= 0.5:
+            # a handful of records (or none agreeing on any rule) give no usable estimate:
+            # assume each record has one match among the others
+            settings_obj._probability_two_random_records_match = min(0.5, 1 / max(n - 1, 2))  # noqa: SLF001
+        if n < config.min_train_records:
+            return  # too few pairs to estimate from: the priors in linkage.toml are the model
         pairs = min(config.u_max_pairs, max(1, n * (n - 1) // 2))
         linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=config.seed)
         for rule in em_rules(config):
@@ -110,7 +118,7 @@ def levels(model: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
         table: dict[int, dict[str, Any]] = {-1: {"label": "not compared (missing)", "m": None, "u": None, "weight": 0.0}}
         for i, lv in enumerate(real):
             m, u = lv.get("m_probability"), lv.get("u_probability")
-            weight = math.log2(m / u) if m and u else None
+            weight = math.log2(m / u) if m and u and m > 0 and u > 0 else None
             table[len(real) - 1 - i] = {"label": lv.get("label_for_charts", lv.get("sql_condition", "")),
                                         "m": m, "u": u, "weight": weight}
         out[name] = table
@@ -119,6 +127,7 @@ def levels(model: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
 
 def prior_weight(model: dict[str, Any]) -> float:
     p = float(model.get("probability_two_random_records_match", 1e-4))
+    p = min(max(p, 1e-15), 1 - 1e-15)  # a degenerate estimate (no pairs at all) stays finite
     return math.log2(p / (1 - p))
 
 

@@ -43,6 +43,8 @@ class LinkConfig:
     blocking: tuple[tuple[str, ...], ...] = ()
     em_blocks: tuple[tuple[str, ...], ...] = ()
     comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    priors: dict[str, list[list[float]]] = field(default_factory=dict)
+    min_train_records: int = 1000
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> LinkConfig:
@@ -61,6 +63,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> LinkConfig:
         blocking=tuple(tuple(r) for r in doc.get("blocking", [])),
         em_blocks=tuple(tuple(r) for r in doc.get("em_blocks", [])),
         comparisons=dict(doc.get("comparisons", {})),
+        priors={str(k): [list(map(float, x)) for x in v] for k, v in (doc.get("priors") or {}).items()},
+        min_train_records=int(doc.get("min_train_records", 1000)),
     )
     if overrides:
         from dataclasses import replace
@@ -95,6 +99,28 @@ def _jw_levels(column: str, thresholds: list[float], extra_after_first: Any = No
     return levels
 
 
+def _with_priors(levels: list[Any], priors: list[list[float]] | None) -> list[Any]:
+    """Set starting m and u on the non-null levels, in order (a fixed m stays as set)."""
+    if not priors:
+        return levels
+    real = [lv for lv in levels if not _is_null(lv)]
+    if len(real) != len(priors):
+        raise ValueError(f"linkage.toml [priors]: {len(priors)} pairs given for {len(real)} levels")
+    for level, (m, u) in zip(real, priors, strict=True):
+        fixed = getattr(level, "_fix_m_probability", False) or getattr(level, "fix_m_probability", False)
+        if fixed is True:
+            level.configure(u_probability=float(u))
+        else:
+            level.configure(m_probability=float(m), u_probability=float(u))
+    return levels
+
+
+def _is_null(level: Any) -> bool:
+    import splink.comparison_level_library as cll
+
+    return isinstance(level, cll.NullLevel) or getattr(level, "is_null_level", False) is True
+
+
 def comparisons(config: LinkConfig) -> list[Any]:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -106,15 +132,17 @@ def comparisons(config: LinkConfig) -> list[Any]:
     if fore.get("nicknames", True):
         nick = cll.ArrayIntersectLevel("forename_names", min_intersection=1).configure(
             label_for_charts="Shares a formal name (nickname list)")
+    priors = config.priors
     forename = cl.CustomComparison(
-        comparison_levels=_jw_levels("forename", list(fore.get("jaro_winkler", [0.92, 0.8])), nick,
-                                     tf=bool(fore.get("term_frequency", True)), initials=True,
-                                     m_else=float(fore["m_else"]) if "m_else" in fore else None),
+        comparison_levels=_with_priors(_jw_levels("forename", list(fore.get("jaro_winkler", [0.92, 0.8])), nick,
+                                       tf=bool(fore.get("term_frequency", True)), initials=True,
+                                       m_else=float(fore["m_else"]) if "m_else" in fore else None),
+                                       priors.get("forename")),
         output_column_name="forename", comparison_description="Forename")
     sur = c.get("surname", {})
     surname = cl.CustomComparison(
-        comparison_levels=_jw_levels("surname", list(sur.get("jaro_winkler", [0.92, 0.8])),
-                                     tf=bool(sur.get("term_frequency", True))),
+        comparison_levels=_with_priors(_jw_levels("surname", list(sur.get("jaro_winkler", [0.92, 0.8])),
+                                                  tf=bool(sur.get("term_frequency", True))), priors.get("surname")),
         output_column_name="surname", comparison_description="Surname")
     out += [forename, surname]
     dob = c.get("dob", {})
@@ -135,7 +163,7 @@ def comparisons(config: LinkConfig) -> list[Any]:
         # chance a true match's dates differ by more is therefore set, not estimated
         rest = rest.configure(m_probability=float(dob["m_else"]), fix_m_probability=True)
     dob_levels.append(rest)
-    out.append(cl.CustomComparison(comparison_levels=dob_levels, output_column_name="dob",
+    out.append(cl.CustomComparison(comparison_levels=_with_priors(dob_levels, priors.get("dob")), output_column_name="dob",
                                    comparison_description="Date of birth"))
     other_edits = int(c.get("postcode", {}).get("other_levenshtein", 1))
     jw = float(c.get("address", {}).get("jaro_winkler", [0.9])[0])
@@ -146,7 +174,7 @@ def comparisons(config: LinkConfig) -> list[Any]:
     # one comparison for where someone lives: postcode and address agree together for people
     # of one household, so two comparisons would count the same evidence twice
     out.append(cl.CustomComparison(
-        comparison_levels=[
+        comparison_levels=_with_priors([
             cll.CustomLevel("coalesce(postcode_uk_l, postcode_other_l, address_l) IS NULL OR "
                             "coalesce(postcode_uk_r, postcode_other_r, address_r) IS NULL",
                             label_for_charts="no postcode or address").configure(is_null_level=True),
@@ -158,10 +186,13 @@ def comparisons(config: LinkConfig) -> list[Any]:
             cll.ExactMatchLevel("postcode_district").configure(label_for_charts="UK postcode: same district"),
             cll.ExactMatchLevel("postcode_area").configure(label_for_charts="UK postcode: same area"),
             cll.ElseLevel(),
-        ],
+        ], priors.get("location")),
         output_column_name="location", comparison_description="Postcode and address"))
-    out.append(cl.ExactMatch("identifier"))
-    out.append(cl.ExactMatch("sex"))
+    for column in ("identifier", "sex"):
+        out.append(cl.CustomComparison(
+            comparison_levels=_with_priors([cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()],
+                                           priors.get(column)),
+            output_column_name=column, comparison_description=column.title()))
     return out
 
 
