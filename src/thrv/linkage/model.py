@@ -90,12 +90,12 @@ def _train(linker: Any, config: LinkConfig, n: int) -> None:
         with contextlib.suppress(Exception):
             linker.training.estimate_probability_two_random_records_match(
                 deterministic_rules(config), recall=config.prior_recall)
-        settings_obj = linker._settings_obj  # noqa: SLF001 - Splink keeps the prior here
-        prior = float(settings_obj._probability_two_random_records_match)  # noqa: SLF001
+        settings_obj = linker._settings_obj  # Splink keeps the prior here
+        prior = float(settings_obj._probability_two_random_records_match)
         if not 0 < prior <= 0.5:
             # a handful of records (or none agreeing on any rule) give no usable estimate:
             # assume each record has one match among the others
-            settings_obj._probability_two_random_records_match = min(0.5, 1 / max(n - 1, 2))  # noqa: SLF001
+            settings_obj._probability_two_random_records_match = min(0.5, 1 / max(n - 1, 2))
         if n < config.min_train_records:
             return  # too few pairs to estimate from: the priors in linkage.toml are the model
         pairs = min(config.u_max_pairs, max(1, n * (n - 1) // 2))
