@@ -50,6 +50,7 @@ def write_pack(
     formats: Iterable[str] = ("html",),
     public: bool = False,
     progress: Callable[[str], None] | None = None,
+    intervals: bool = False,
 ) -> list[Path]:
     """pack.json, pack.csv and pack.<format> for each requested format, into ``out``."""
     from thrv.report.html import render_pack_html
@@ -66,11 +67,15 @@ def write_pack(
         step(f"pack.{fmt}")
         if fmt == "html":
             path = out / "pack.html"
-            path.write_text(render_pack_html(model, public=public), encoding="utf-8")
+            path.write_text(render_pack_html(model, public=public, intervals=intervals), encoding="utf-8")
+            if any(r.get("area_level") in {"area", "district"} for r in model["rows"]):
+                areas = out / "pack-areas.html"
+                areas.write_text(render_pack_html(model, charts=False, public=public, part="areas", intervals=intervals), encoding="utf-8")
+                written.append(areas)
         elif fmt == "pdf":
             from thrv.report.pdf import html_to_pdf
 
-            path = html_to_pdf(render_pack_html(model, public=public), out / "pack.pdf")
+            path = html_to_pdf(render_pack_html(model, public=public, part="pdf", intervals=intervals), out / "pack.pdf")
         elif fmt == "xlsx":
             from thrv.report.excel import write_pack_xlsx
 
