@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-import pdfplumber
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -17,6 +16,8 @@ from typer.testing import CliRunner
 from thrv.cli import app
 from thrv.report.files import parse_formats
 from thrv.report.pdf import html_to_pdf
+
+from .pdfcheck import html_headings, outside_page, visible_words
 
 
 @pytest.fixture(scope="module")
@@ -29,29 +30,6 @@ def written(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     ])
     assert result.exit_code == 0, result.output
     return json.loads((out / "pack.json").read_text()), out
-
-
-def outside_page(pdf_path: Path) -> list[tuple[int, str]]:
-    """(page, text) of every character that lies outside its page's visible box."""
-    bad = []
-    with pdfplumber.open(pdf_path) as pdf:
-        for n, page in enumerate(pdf.pages, start=1):
-            x0, top, x1, bottom = page.bbox
-            for c in page.chars:
-                if c["x0"] < x0 - 0.5 or c["x1"] > x1 + 0.5 or c["top"] < top - 0.5 or c["bottom"] > bottom + 0.5:
-                    bad.append((n, c["text"]))
-    return bad
-
-
-def visible_words(pdf_path: Path) -> list[set[str]]:
-    """The words inside each page's visible box (pdfplumber cropped to the page)."""
-    with pdfplumber.open(pdf_path) as pdf:
-        return [{w["text"] for w in page.crop(page.bbox).extract_words()} for page in pdf.pages]
-
-
-def html_headings(html: str) -> list[str]:
-    first = html.split("<table", 2)[1]
-    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", first)]
 
 
 def test_json_is_strict_and_the_csv_has_the_same_rows(written: tuple[dict, Path]) -> None:

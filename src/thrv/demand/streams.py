@@ -139,7 +139,8 @@ def resolve_area(con: Any, area: str | None) -> tuple[str | None, str | None]:
         known = force_by_name(f)
         if known is not None:
             owner_of[known.pfa_code] = f
-    pairs = [(owner_of.get(str(p), ""), str(n)) for n, p in zip(lads["lad_name"], lads["pfa_code"], strict=True)]
+    # the districts of the forces held, as for every other command
+    pairs = [(owner_of[str(p)], str(n)) for n, p in zip(lads["lad_name"], lads["pfa_code"], strict=True) if str(p) in owner_of]
     level, force, name = match_area(area, sorted(forces), pairs)
     if level == "force":
         return force, None
