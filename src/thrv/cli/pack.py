@@ -49,6 +49,9 @@ def pack(
         str, typer.Option(help="With --public: 'threshold' (counts 1-4 shown as <5) or 'ons_10_5' (under 10 hidden, rest rounded to 5).")
     ] = "threshold",
     threshold: Annotated[int, typer.Option(help="With --public --suppression threshold: the smallest count shown.")] = 5,
+    intervals: Annotated[
+        bool, typer.Option(help="Show the Wilson interval beside each proportion (HTML and PDF) as well as n.")
+    ] = False,
     spc_run: Annotated[int, typer.Option(help="SPC: points in a run or trend that signal special cause (6, 7 or 8).")] = 7,
     spc_rebase: Annotated[str | None, typer.Option(help="SPC: recompute limits from this month, YYYY-MM.")] = None,
 ) -> None:
@@ -117,7 +120,7 @@ def pack(
             progress.update(task, description=f"writing {name}")
             progress.advance(task)
 
-        written = write_pack(model, out, formats, public=public, progress=step)
+        written = write_pack(model, out, formats, public=public, progress=step, intervals=intervals)
     rows = model["rows"]
     counts = {lv: sum(1 for r in rows if r["area_level"] == lv) for lv in ("force", "area", "district", "lsoa")}
     console.print(

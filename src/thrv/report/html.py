@@ -191,6 +191,22 @@ def _funnel_svgs(model: dict[str, Any], highlight: set[str]) -> list[dict[str, s
     return out
 
 
+def _by_area(rows: list[dict[str, Any]], intervals: bool, confidence: float) -> list[dict[str, Any]]:
+    """The detail as one table per area or district (areas first, then districts, by name).
+
+    One short table per place reads as a board appendix does, and lays out far faster
+    than one long table broken across many pages.
+    """
+    keys: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        keys.setdefault((str(r["area_level"]), str(r["force"]), str(r["area"])), []).append(r)
+    order = {"area": 0, "district": 1}
+    return [
+        {"name": area, "level": level, "force": force, "rows": _display_rows(group, intervals, confidence)}
+        for (level, force, area), group in sorted(keys.items(), key=lambda kv: (order.get(kv[0][0], 2), kv[0][1], kv[0][2]))
+    ]
+
+
 def _scopes(model: dict[str, Any]) -> list[dict[str, Any]]:
     """The units the pack leads with: each force, or the one area or district asked for."""
     meta, rows = model["meta"], model["rows"]
@@ -213,12 +229,14 @@ def render_pack_html(
     suppression_threshold: int = 5,
     part: str = "main",
     intervals: bool = False,
+    cache: dict[str, Any] | None = None,
 ) -> str:
     """The pack as one self-contained HTML page (inline CSS and SVG; no network needed).
 
     ``part``: "main" (pack.html: at a glance, board tables, comparisons, charts, method),
     "areas" (pack-areas.html: the area and district detail) or "pdf" (both, the detail as
-    an appendix, laid out on A4 landscape).
+    an appendix, laid out on A4 landscape). ``cache``: a dict shared between calls on one
+    model, so its charts are drawn once for the HTML and the PDF.
     """
     if part not in {"main", "areas", "pdf"}:
         raise ValueError(f"part must be main, areas or pdf, got {part!r}")
@@ -227,19 +245,27 @@ def render_pack_html(
     confidence = float(meta.get("confidence") or 0.95)
     scopes = _scopes(model)
     chart_svgs: list[str] = []
+    cache = cache if cache is not None else {}
     comparison = len(meta.get("forces_in_store") or []) > 1
     for scope in scopes:
         scope["glance"] = sections(scope["rows"], meta["month"])
         scope["columns"] = columns(meta["month"], scope["rows"], comparison)
         scope["display"] = _display_rows(scope["rows"], intervals, confidence)
         if charts and part != "areas":
-            chart_svgs.extend(_charts(model, scope["rows"]))
+            key = f"trend|{scope['force']}|{scope['name']}"
+            if key not in cache:
+                cache[key] = _charts(model, scope["rows"])
+            chart_svgs.extend(cache[key])
     detail = [r for r in rows if r["area_level"] in {"area", "district"}]
     if len(scopes) == 1 and scopes[0]["rows"] and scopes[0]["rows"][0]["area_level"] != "force":
         detail = [r for r in detail if r not in scopes[0]["rows"]]
-    area_columns = [Column("area", "Area", "text"), *columns(meta["month"], detail, False)]
+    area_columns = columns(meta["month"], detail, False)
     force_names = [s["force"] for s in scopes]
-    funnel_svgs = _funnel_svgs(model, set(force_names)) if charts and part != "areas" else []
+    funnel_svgs: list[dict[str, str]] = []
+    if charts and part != "areas":
+        if "funnels" not in cache:
+            cache["funnels"] = _funnel_svgs(model, set(force_names))
+        funnel_svgs = cache["funnels"]
     tests = sorted({i["test"] for i in model["indicators"]})
     title = (
         f"Performance pack: {meta['area']}" if meta.get("area")
@@ -255,7 +281,7 @@ def render_pack_html(
         meta=meta,
         month_name=month_name(meta["month"]),
         scopes=scopes,
-        areas=_display_rows(detail, intervals, confidence) if part != "main" else [],
+        areas=_by_area(detail, intervals, confidence) if part != "main" else [],
         has_detail=bool(detail),
         area_columns=area_columns,
         charts=chart_svgs,
