@@ -22,7 +22,7 @@ def test_the_documented_example_runs(sample_store: Path, capsys: pytest.CaptureF
     assert len(blocks) >= 5
     namespace: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block.replace('"force.duckdb"', repr(str(sample_store))), str(DOC), "exec"), namespace)  # noqa: S102
+        exec(compile(block.replace('"force.duckdb"', repr(str(sample_store))), str(DOC), "exec"), namespace)
     out = capsys.readouterr().out
     assert "Burglary: 268 crimes in December 2025" in out
     assert "the store holds crimes 2024-01 to 2025-12" in out

@@ -46,8 +46,8 @@ def test_a_misspelt_area_gets_did_you_mean_and_the_same_rule_everywhere(sample_s
 
 def test_a_force_by_its_short_name_is_accepted_by_pack_as_by_assess(sample_store: Path, tmp_path: Path) -> None:
     from thrv.areas import match_area
-    from thrv.indicators.pack import resolve_area
     from thrv.indicators.hierarchy import build_hierarchy
+    from thrv.indicators.pack import resolve_area
 
     hierarchy = build_hierarchy(["Cambridgeshire Constabulary"])
     assert resolve_area("Cambridgeshire", hierarchy, ["Cambridgeshire Constabulary"]) == (

@@ -59,7 +59,7 @@ def area_message(name: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(name.strip().lower(), list(lowered), n=SUGGESTIONS, cutoff=0.6)
     # a name that is part of another ("Cambs" in nothing, "Peterborough" in "City of Peterborough")
     close += [c for lc, c in lowered.items() if name.strip().lower() in lc and c.lower() not in close]
-    hint = [lowered[c] if c in lowered else c for c in close][:SUGGESTIONS]
+    hint = [lowered.get(c, c) for c in close][:SUGGESTIONS]
     text = f"--area {name!r} is not a force, area or district in the store"
     if hint:
         return text + "; did you mean " + ", ".join(repr(h) for h in hint) + "?"

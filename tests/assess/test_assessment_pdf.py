@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.report.pdfcheck import outside_page, overlapping_words, visible_words
 
 from thrv.assess import write_assessment
 from thrv.assess.html import place
 from thrv.report.files import parse_formats
-from tests.report.pdfcheck import outside_page, overlapping_words, visible_words
 
 
 @pytest.fixture(scope="module")

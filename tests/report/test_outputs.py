@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
@@ -88,7 +87,7 @@ def test_the_fit_check_can_fail(tmp_path: Path) -> None:
 
 
 def test_first_page_is_at_a_glance(written: tuple[dict, Path]) -> None:
-    model, out = written
+    _, out = written
     first = visible_words(out / "pack.pdf")[0]
     assert {"At", "glance:", "Best:", "Worst:"} <= first
     html = (out / "pack.html").read_text()

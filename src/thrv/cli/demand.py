@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    ReadDbOption,
     FormatOption,
+    ReadDbOption,
     app,
     console,
     err,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import xlsxwriter
@@ -98,7 +98,8 @@ def _board_columns(month: str, with_area: bool, comparison: bool, rows: pd.DataF
     """(field, heading, kind) of the Pack/Areas sheets: the board table's columns, plus n."""
     from thrv.report.html import columns
 
-    cols = [(c.key, c.heading, c.kind) for c in columns(month, rows.to_dict("records"), comparison)]
+    records = cast(list[dict[str, Any]], rows.to_dict("records"))
+    cols = [(c.key, c.heading, c.kind) for c in columns(month, records, comparison)]
     if with_area:
         cols.insert(0, ("area", "Area", "text"))
         cols.insert(1, ("area_level", "Level", "text"))
@@ -120,7 +121,7 @@ def _board_sheet(wb: Any, name: str, title: str, subtitle: str, rows: pd.DataFra
         ws.set_column(c, c, 34 if c == 0 else 22 if heading in {"Area", "SPC"} else 12)
     r = header_row + 1
     group = None
-    records = rows.to_dict("records")
+    records = cast(list[dict[str, Any]], rows.to_dict("records"))
     order: dict[str, int] = {}
     for rec in records:
         order.setdefault(str(rec.get("group") or ""), len(order))
@@ -139,7 +140,7 @@ def _board_sheet(wb: Any, name: str, title: str, subtitle: str, rows: pd.DataFra
                 v = spc_words(rec) or None
             if v is None or v == "":
                 continue
-            if isinstance(v, str) or isinstance(v, bool):
+            if isinstance(v, (str, bool)):
                 ws.write_string(r, c, str(v), fmts.get(f"label_{v}", fmts["text"]) if kind == "label" else fmts["text"])
             elif kind == "n":
                 ws.write_number(r, c, v, fmts["count"])
@@ -204,7 +205,7 @@ def write_pack_xlsx(model: dict[str, Any], path: Path) -> Path:
     ws.set_column(1, 1, 28)
     ws.set_column(2, 2, 160)
     r = 3
-    lead_records = lead.to_dict("records")
+    lead_records = cast(list[dict[str, Any]], lead.to_dict("records"))
     for force in sorted(lead["force"].unique()):
         for section in sections([x for x in lead_records if x["force"] == force], month):
             for line in section.lines:

@@ -43,6 +43,10 @@ class Section:
     more: int = 0  # lines left off (shown in the full tables)
 
 
+def _f(v: Any) -> float:
+    return float(v)
+
+
 def missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
 
@@ -53,7 +57,7 @@ def number(v: Any, measure: str, kind: str = "value") -> str:
         return v  # a disclosure marker such as "[c]" or "<5"
     if missing(v):
         return ""
-    v = float(v)
+    v = _f(v)
     if measure == "proportion":
         return f"{v:.1f}%"
     if kind == "average" or not v.is_integer():
@@ -67,7 +71,7 @@ def n_text(v: Any) -> str:
         return f"n={v}" if v else ""
     if missing(v):
         return ""
-    return f"n={float(v):,.0f}"
+    return f"n={_f(v):,.0f}"
 
 
 def with_n(value: Any, den: Any, measure: str) -> str:
@@ -86,7 +90,7 @@ def spc_words(row: dict[str, Any]) -> str:
     if v.startswith("special cause") and "improv" not in v and "concern" not in v:
         cur, mean = row.get("current"), row.get("spc_mean")
         if not missing(cur) and not missing(mean) and not isinstance(cur, str) and not isinstance(mean, str):
-            words += " (high)" if float(cur) > float(mean) else " (low)" if float(cur) < float(mean) else ""
+            words += " (high)" if _f(cur) > _f(mean) else " (low)" if _f(cur) < _f(mean) else ""
     return words
 
 
@@ -96,7 +100,7 @@ def rule_words(rules: Any) -> str:
 
 def _p(row: dict[str, Any], key: str) -> str:
     p = row.get(key)
-    return "" if missing(p) or isinstance(p, str) else format_p(float(p))
+    return "" if missing(p) or isinstance(p, str) else format_p(_f(p))
 
 
 def _change(row: dict[str, Any], key: str) -> str:
@@ -104,7 +108,7 @@ def _change(row: dict[str, Any], key: str) -> str:
     if missing(c) or isinstance(c, str):
         return ""
     unit = " pts" if row.get("change_unit") == "pp" else "%"
-    return f"{float(c):+.1f}{unit}"
+    return f"{_f(c):+.1f}{unit}"
 
 
 def _mark(row: dict[str, Any]) -> str:
@@ -119,7 +123,7 @@ def _name(row: dict[str, Any], with_area: bool) -> str:
 def _sorted(rows: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     def order(r: dict[str, Any]) -> tuple[int, float]:
         p = r.get(key)
-        return (1 if r.get("generated_data") else 0, float(p) if not missing(p) and not isinstance(p, str) else 1.0)
+        return (1 if r.get("generated_data") else 0, _f(p) if not missing(p) and not isinstance(p, str) else 1.0)
 
     return sorted(rows, key=order)
 
@@ -157,7 +161,7 @@ def rank_text(r: dict[str, Any]) -> str:
     rank, of = r.get("force_rank"), r.get("force_rank_of")
     if missing(rank) or missing(of) or isinstance(rank, str):
         return ""
-    return f"{int(float(rank))} of {int(float(of))}"
+    return f"{int(_f(rank))} of {int(_f(of))}"
 
 
 def _national_line(r: dict[str, Any], month: str, with_area: bool) -> str:
@@ -182,7 +186,7 @@ def _national_line(r: dict[str, Any], month: str, with_area: bool) -> str:
 def _rate(v: Any) -> str:
     if isinstance(v, str):
         return v
-    return "" if missing(v) else f"{float(v):.2f}"
+    return "" if missing(v) else f"{_f(v):.2f}"
 
 
 def sections(rows: Sequence[dict[str, Any]], month: str, with_area: bool = False, limit: int = LIMIT) -> list[Section]:

@@ -117,7 +117,9 @@ def _ci(row: dict[str, Any], value: str, confidence: float) -> str:
     lo, hi = row.get(f"{value}_ci_low"), row.get(f"{value}_ci_high")
     if missing(lo) or missing(hi) or isinstance(lo, str) or isinstance(hi, str):
         return ""
-    return f"{confidence * 100:g}% CI {float(lo):.1f}–{float(hi):.1f}%"
+    low: Any = lo
+    high: Any = hi
+    return f"{confidence * 100:g}% CI {float(low):.1f}–{float(high):.1f}%"
 
 
 def cells(row: dict[str, Any], intervals: bool = False, confidence: float = 0.95) -> dict[str, dict[str, str]]:

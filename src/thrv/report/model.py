@@ -112,7 +112,7 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
         g = g[g["population"] > 0]
         if len(g) < 3:
             continue
-        f = funnel(g["rolling_12m"].to_numpy(float), g["population"].to_numpy(float))
+        f = funnel(g["rolling_12m"].tolist(), g["population"].tolist())
         lo, hi = float(g["population"].min()) * 0.8, float(g["population"].max()) * 1.1
         grid = np.geomspace(max(lo, 1.0), hi, points)
         limits = funnel_limits(f, grid)
@@ -122,9 +122,11 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
             "title": ind.title if ind else str(ind_id),
             "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed, "method": f.method,
             "forces": [
-                {"force": r.force, "rate_per_1000": float(r.rate_per_1000), "population": float(r.population),
-                 "rolling_12m": float(r.rolling_12m), "z": _clean(float(z))}
-                for r, z in zip(g.itertuples(index=False), f.z, strict=True)
+                {"force": force, "rate_per_1000": float(rate), "population": float(pop), "rolling_12m": float(roll), "z": _clean(float(z))}
+                for force, rate, pop, roll, z in zip(
+                    g["force"].tolist(), g["rate_per_1000"].to_numpy(float), g["population"].to_numpy(float),
+                    g["rolling_12m"].to_numpy(float), f.z, strict=True,
+                )
             ],
             "limits": _records(pd.DataFrame({"population": grid, **limits})),
         })
