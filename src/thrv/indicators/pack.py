@@ -138,7 +138,7 @@ def preflight(
     hierarchy = build_hierarchy(forces, areas_file)
     if area:
         resolve_area(area, hierarchy, forces)
-    n_ind = len(templates)
+    n_ind = sum(1 for t in templates if t.table in held)  # templates of tables with no rows give none
     places = len(forces) + hierarchy.districts["area"].nunique() + len(hierarchy.districts)
     rows = n_ind * places + (n_ind * len(hierarchy.lsoas) if "lsoa" in levels else 0)
     if area is None and len(forces) > 1 and not all_forces:
