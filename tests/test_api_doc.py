@@ -14,7 +14,10 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "python-api.md"
 
 def test_the_api_is_exported() -> None:
     assert set(thrv.__all__) >= {"pack", "assess", "__version__"}
-    assert callable(thrv.pack) and callable(thrv.assess)
+    import thrv.assess as package  # importing the subpackage must not hide the function
+
+    assert callable(thrv.pack) and callable(thrv.assess) and callable(package)
+    assert package.build_assessment is not None
 
 
 def test_the_documented_example_runs(sample_store: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pdfplumber
 import pytest
-from tests.report.pdfcheck import outside_page, overlapping_words, visible_words
 
 from thrv.assess import write_assessment
 from thrv.assess.html import place
@@ -14,32 +14,44 @@ from thrv.report.files import parse_formats
 
 
 @pytest.fixture(scope="module")
-def pdf(model: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pages(model: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Each page's characters outside its visible box and its words (read once)."""
     out = tmp_path_factory.mktemp("assessment")
     write_assessment(model, out, parse_formats("html,pdf"))
-    return out / "assessment.pdf"
+    found = []
+    with pdfplumber.open(out / "assessment.pdf") as pdf:
+        for page in pdf.pages:
+            x0, top, x1, bottom = page.bbox
+            outside = [c["text"] for c in page.chars
+                       if c["x0"] < x0 - 0.5 or c["x1"] > x1 + 0.5 or c["top"] < top - 0.5 or c["bottom"] > bottom + 0.5]
+            found.append({"outside": outside, "words": page.crop(page.bbox).extract_words(), "html": out / "assessment.html"})
+    return found
 
 
-def test_no_text_outside_the_page_and_no_text_over_text(pdf: Path) -> None:
-    assert outside_page(pdf) == []
-    # table text never drawn over other table text (the hot-spot tables used to overlap);
-    # chart labels are SVG drawn by Vega and are left to the chart
-    clashes = [c for c in overlapping_words(pdf) if c[1] in {"Cluster", "Hexagons", "LSOAs", "Main", "locations"}]
-    assert clashes == []
+def test_no_text_outside_the_page(pages: list[dict[str, Any]]) -> None:
+    assert [p["outside"] for p in pages if p["outside"]] == []
 
 
-def test_first_page_is_at_a_glance_and_cluster_headings_are_visible(pdf: Path) -> None:
-    pages = visible_words(pdf)
-    assert {"At", "glance:", "Priorities", "Rank", "Theme", "Score"} <= pages[0]
-    clusters = [words for words in pages if {"Cluster", "Hexagons"} <= words]
-    assert clusters
-    for words in clusters:
-        assert {"Share", "Crimes", "District(s)", "LSOAs", "Main", "locations"} <= words
+def test_hot_spot_tables_are_whole_and_never_drawn_over_each_other(pages: list[dict[str, Any]]) -> None:
+    assert {"At", "glance:", "Priorities", "Rank", "Theme", "Score"} <= {w["text"] for w in pages[0]["words"]}
+    tables = [p for p in pages if {"Cluster", "Hexagons"} <= {w["text"] for w in p["words"]}]
+    assert tables
+    for p in tables:
+        words = p["words"]
+        assert {"Share", "Crimes", "District(s)", "LSOAs", "Main", "locations"} <= {w["text"] for w in words}
+        start = min(w["top"] for w in words if w["text"] == "Cluster")
+        body = sorted((w for w in words if w["top"] >= start - 1), key=lambda w: w["top"])  # the table, not the map above
+        for i, a in enumerate(body):
+            for b in body[i + 1 :]:
+                if b["top"] >= a["bottom"]:
+                    break
+                overlap_x = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+                assert overlap_x <= 1, (a["text"], b["text"])
 
 
-def test_street_names_keep_their_apostrophes(pdf: Path) -> None:
+def test_street_names_keep_their_apostrophes(pages: list[dict[str, Any]]) -> None:
     assert place("On or near Dean'S Court") == "On or near Dean's Court"
     assert place("St John'S Road; O'Neill Way") == "St John's Road; O'Neill Way"
     assert place(None) == ""
-    html = (pdf.parent / "assessment.html").read_text(encoding="utf-8")
+    html = pages[0]["html"].read_text(encoding="utf-8")
     assert "'S " not in html.replace("&#39;", "'")

@@ -30,23 +30,6 @@ def visible_words(pdf_path: Path) -> list[set[str]]:
         return [{w["text"] for w in page.crop(page.bbox).extract_words()} for page in pdf.pages]
 
 
-def overlapping_words(pdf_path: Path) -> list[tuple[int, str, str]]:
-    """Pairs of words on a page whose boxes overlap (text drawn over text)."""
-    out = []
-    with pdfplumber.open(pdf_path) as pdf:
-        for n, page in enumerate(pdf.pages, start=1):
-            words = page.extract_words()
-            for i, a in enumerate(words):
-                for b in words[i + 1 :]:
-                    if b["top"] > a["bottom"]:
-                        continue
-                    dx = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
-                    dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
-                    if dx > 1 and dy > 1:
-                        out.append((n, a["text"], b["text"]))
-    return out
-
-
 def html_headings(html: str, table: int = 0) -> list[str]:
     """The column headings of the n-th <table> of an HTML page."""
     body = html.split("<table")[table + 1]
