@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -77,4 +78,7 @@ def test_a_multi_force_store_asks_for_one_force_or_all_forces(two_forces: Path, 
     assert code == 0, text
     assert "lsoa rows" not in text  # LSOA rows only on request
     code, text = _pack(two_forces, tmp_path / "all", "--month", "2025-10", "--all-forces", "--levels", "force")
-    assert code == 0 and "2 force rows" in text, text
+    assert code == 0 and "force rows" in text and "lsoa rows" not in text, text
+    with (tmp_path / "all" / "pack.csv").open(encoding="utf-8") as f:
+        forces = {r["area"] for r in csv.DictReader(f) if r["area_level"] == "force"}
+    assert forces == {"City of London Police", "Cleveland Police"}
