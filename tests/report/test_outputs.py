@@ -46,6 +46,13 @@ def test_html_opens_offline_with_inline_charts(written: tuple[dict, Path]) -> No
     assert "Rolling 12 months" in html and "Performance vs baseline" in html
 
 
+@pytest.fixture(scope="module")
+def pdf_read(written: tuple[dict, Path]) -> tuple[list[tuple[int, str]], list[set[str]]]:
+    """The PDF read once: characters outside their page, and the words inside each page."""
+    _, out = written
+    return outside_page(out / "pack.pdf"), visible_words(out / "pack.pdf")
+
+
 def test_pdf_text_has_the_pack_table(written: tuple[dict, Path]) -> None:
     _, out = written
     reader = PdfReader(io.BytesIO((out / "pack.pdf").read_bytes()))
@@ -58,14 +65,13 @@ def test_pdf_text_has_the_pack_table(written: tuple[dict, Path]) -> None:
     assert re.search(r"Page 1 of \d+", text)
 
 
-def test_pdf_table_fits_the_page(written: tuple[dict, Path]) -> None:
+def test_pdf_table_fits_the_page(written: tuple[dict, Path], pdf_read: tuple[list[tuple[int, str]], list[set[str]]]) -> None:
     """Contract: no table text outside the visible page; every HTML column heading and sample values on it."""
     model, out = written
-    pdf = out / "pack.pdf"
-    assert outside_page(pdf) == []
+    outside, pages = pdf_read
+    assert outside == []
     headings = html_headings((out / "pack.html").read_text())
     assert {"Indicator", "Dec 2025", "Baseline", "Performance vs baseline", "Rate per 1,000", "SPC"} <= set(headings)
-    pages = visible_words(pdf)
     board = next(i for i, words in enumerate(pages) if {"Indicator", "Rolling", "Burglary"} <= words)
     for heading in headings:
         missing_words = set(heading.split()) - pages[board]
@@ -86,9 +92,9 @@ def test_the_fit_check_can_fail(tmp_path: Path) -> None:
     assert outside_page(pdf)
 
 
-def test_first_page_is_at_a_glance(written: tuple[dict, Path]) -> None:
+def test_first_page_is_at_a_glance(written: tuple[dict, Path], pdf_read: tuple[list[tuple[int, str]], list[set[str]]]) -> None:
     _, out = written
-    first = visible_words(out / "pack.pdf")[0]
+    first = pdf_read[1][0]
     assert {"At", "glance:", "Best:", "Worst:"} <= first
     html = (out / "pack.html").read_text()
     assert html.index("At a glance") < html.index("<table")
