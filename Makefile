@@ -28,7 +28,7 @@ demo: $(STAMP) system
 	$(BIN)/thrv ingest out/demo/generated --db $(DB)
 	$(BIN)/thrv status --db $(DB)
 	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack --format html,pdf,xlsx
-	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --levels force,area,district
+	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --format html,pdf,xlsx
 	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
 	$(BIN)/thrv demand --db $(DB) --out out/demo/demand
 	$(BIN)/thrv forecast --db $(DB) --horizon 12 --fast --out out/demo/forecast
