@@ -2,7 +2,8 @@
 # System libraries thrv needs beyond Python packages, installed only when missing:
 #   - pango/harfbuzz/fontconfig and a font, for PDF rendering (WeasyPrint);
 #   - Debian's chromium and chromium-driver, for the end-to-end browser tests;
-#   - a Java runtime (17 or newer), for the Spark engine and its tests (Debian's headless JRE).
+#   - a Java runtime (17 or newer), for the Spark engine and its tests (Debian's headless JRE);
+#   - poppler-utils (pdftoppm), for the screenshots of the PDF in docs/screenshots.
 # Uses apt-get (Debian/Ubuntu) as root or through sudo; elsewhere it says what is missing.
 set -eu
 need=""
@@ -10,6 +11,7 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need="$need libpango-1.0-
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$need fonts-dejavu-core"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
+command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"  # PDF page images (tools/screenshots.py)
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1; }
 need_java=""
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] 2>/dev/null; then

@@ -1,8 +1,9 @@
 """Same figures on every engine: the DuckDB file, its Parquet export read by DuckDB, and the
 same Parquet read by Spark (local, 2 cores).
 
-Each engine runs the pack (through the command line: the interface contract is that
-``pack.csv`` is byte-for-byte the same), the assessment, the demand profile, a forecast and
+Each engine runs the pack (through the command line at the dashboard's levels: the
+interface contract is that ``pack.csv`` is byte-for-byte the same, and the month model the
+API serves is that pack's), every indicator's monthly figures at the LSOA grain, the assessment, the demand profile, a forecast and
 the dashboard's read path (its catalogue of months, its store status and the month model it
 serves) once per test run; every figure is then compared. Spark is started once and the
 fixture is small, because a Spark job costs about a second even on a few rows.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pandas as pd
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -29,9 +31,11 @@ from typer.testing import CliRunner
 from thrv.assess import build_assessment
 from thrv.cli import app
 from thrv.demand import build_demand, build_forecast
+from thrv.indicators.aggregate import distinct_values, monthly_figures
+from thrv.indicators.definitions import expand, load_indicators
 from thrv.store.engines import SparkStore, connect
 from thrv.store.status import store_status
-from thrv.web.builds import Builds, build_month, read_catalogue
+from thrv.web.builds import LEVELS, Builds, build_month, read_catalogue
 
 MONTH = "2025-12"
 FIRST, LAST = dt.date(2024, 1, 1), dt.date(2025, 12, 1)
@@ -102,11 +106,20 @@ def _analyses(target: str, out: Path) -> dict[str, Any]:
 
 def _run_all(target: str, out: Path) -> dict[str, Any]:
     runner = CliRunner()
-    result = runner.invoke(app, ["pack", "--db", target, "--month", MONTH, "--out", str(out), "--format", "html"])
+    # the dashboard's levels, so one pack per engine serves the command line and the API
+    result = runner.invoke(app, ["pack", "--db", target, "--month", MONTH, "--out", str(out), "--format", "html",
+                                 "--levels", ",".join(LEVELS)])
     assert result.exit_code == 0, result.output
     with connect(target) as store:
         status = store_status(store)
+        con = store.ibis()
+        templates = load_indicators(None)
+        values_of = {(t.table, t.for_each): distinct_values(con, t.table, t.for_each) for t in templates if t.for_each}
+        # the LSOA grain (the pack above aggregates by district): every figure, every month
+        figures = monthly_figures(con, expand(templates, values_of), dt.date(2021, 12, 1), LAST)
         runs = {
+            "lsoa_grain": {t: _sorted(w) for t, w in figures.wide.items()}
+            | {"coverage": _sorted(figures.coverage), "values": _sorted(figures.values)},
             "pack_csv": (out / "pack.csv").read_bytes(),
             "pack_json": json.loads((out / "pack.json").read_text()),
             "assessment": _plain(build_assessment(store, FIRST, LAST)),
@@ -117,7 +130,14 @@ def _run_all(target: str, out: Path) -> dict[str, Any]:
     catalogue = read_catalogue(target, 1, "now")
     runs["catalogue"] = {"months": catalogue.months, "forces": catalogue.forces, "force_months": catalogue.force_months}
     runs["dashboard_status"] = Builds._read_status(target)
+    if not target.startswith(("parquet:", "spark:")):  # the API's month model is the pack's
+        assert_same(_plain(build_month(target, MONTH)), runs["pack_json"])
     return runs
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("table", "indicator", "force", "lsoa_code", "district_code", "month", "value") if c in frame]
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")
@@ -164,15 +184,19 @@ def test_assessment_demand_and_forecast_are_the_same(engine: str, engine_runs: C
 
 
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
-def test_the_dashboard_reads_the_same_catalogue_status_and_months(
-    engine: str, engine_runs: Callable[[str], dict[str, Any]], engine_targets: dict[str, str]
-) -> None:
+def test_the_dashboard_reads_the_same_catalogue_status_and_months(engine: str, engine_runs: Callable[[str], dict[str, Any]]) -> None:
     reference, other = engine_runs("duckdb"), engine_runs(engine)
     assert reference["catalogue"]["months"][-1] == MONTH
     for name in ("catalogue", "dashboard_status", "status"):
         assert_same(other[name], reference[name])
-    if engine == "parquet":  # the month model the API serves is the pack's (checked on Spark through pack.json)
-        assert_same(_plain(build_month(engine_targets["parquet"], MONTH)), reference["pack_json"])
+
+
+@pytest.mark.parametrize("engine", OTHER_ENGINES)
+def test_monthly_figures_at_the_lsoa_grain_are_the_same(engine: str, engine_runs: Callable[[str], dict[str, Any]]) -> None:
+    reference, other = engine_runs("duckdb")["lsoa_grain"], engine_runs(engine)["lsoa_grain"]
+    assert set(other) == set(reference) and len(reference["crimes"]) > 100_000
+    for name, frame in reference.items():
+        pd.testing.assert_frame_equal(other[name], frame, check_dtype=False, obj=name)
 
 
 @pytest.mark.spark

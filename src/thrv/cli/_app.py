@@ -43,6 +43,11 @@ DbOption = Annotated[
     Path,
     typer.Option("--db", help="The store: a DuckDB file, created if missing.", show_default=True),
 ]
+#: ``--db`` for commands that only read: the store must exist
+ReadDbOption = Annotated[
+    Path,
+    typer.Option("--db", help="The store to read (a DuckDB file made by `thrv ingest`).", show_default=True),
+]
 
 #: the store of a command that only reads: a DuckDB file or any engine's URI (str, not Path:
 #: a path would fold the '//' of a URI)

@@ -29,7 +29,7 @@ def assess(
     out: Annotated[Path, typer.Option(help="Folder for assessment.json, the CSVs and the report.")] = Path("assessment"),
     db: StoreOption = DEFAULT_DB,
     area: Annotated[
-        str | None, typer.Option(help="A force as published ('Cambridgeshire Constabulary') or a district.")
+        str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire'), area or district.")
     ] = None,
     fmt: FormatOption = "html",
     priorities: Annotated[Path | None, typer.Option(help="MoRiLE-style scoring matrix (TOML) instead of the default.")] = None,

@@ -26,6 +26,8 @@ def status(db: StoreOption = DEFAULT_DB) -> None:
 
     A gap is a month missing between a force's first and last month in a table, e.g.
     Northumbria's 2022-01 in the bundled real data.
+
+    Example: `thrv status --db force.duckdb`
     """
     from thrv.store.status import store_status
 
@@ -71,7 +73,10 @@ def quarantine(
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every quarantined row to this CSV.")] = None,
 ) -> None:
-    """List quarantined rows with file, line, reason and the raw text, to fix at source."""
+    """List quarantined rows with file, line, reason and the raw text, to fix at source.
+
+    Example: `thrv quarantine --db force.duckdb --csv quarantined.csv`
+    """
     from thrv.store.status import quarantined_rows
 
     with open_store(db, read_only=True) as store:
