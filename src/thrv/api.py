@@ -27,17 +27,18 @@ def _month(value: str | dt.date) -> dt.date:
 
 @contextmanager
 def _opened(db: Any) -> Iterator[Any]:
-    """A store from a path (opened read-only for the call) or an open Store as given."""
-    from thrv.store.database import Store
+    """A store from a path or engine URI (opened read-only for the call), or a SparkSession,
+    an Ibis connection or an open store, used as given (see docs/scale.md)."""
+    from thrv.store.engines import connect, parse_target
 
     if isinstance(db, (str, Path)):
-        path = Path(db)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such store; run `thrv ingest PATH --db {path}` first")
-        with Store(path, read_only=True) as store:
+        target = parse_target(db)
+        if target.engine == "duckdb" and not Path(target.path).exists():
+            raise FileNotFoundError(f"{target.path}: no such store; run `thrv ingest PATH --db {target.path}` first")
+        with connect(db) as store:
             yield store
     else:
-        yield db
+        yield connect(db)  # the caller's session or connection: the caller closes it
 
 
 def pack(

@@ -247,3 +247,20 @@ def test_only_the_store_package_talks_to_an_engine() -> None:
         if engine_use.search(path.read_text(encoding="utf-8")):
             offenders.append(str(rel))
     assert offenders == []
+
+
+def test_the_python_api_takes_a_uri_or_an_ibis_connection(gap_store: Path, tmp_path: Path) -> None:
+    import thrv
+
+    with Store(gap_store, read_only=True) as store:
+        export_parquet(store, tmp_path / "pq")
+    expected = thrv.pack(str(gap_store), "2024-03")
+    from_parquet = thrv.pack(f"parquet://{tmp_path / 'pq'}", "2024-03")
+    backend = ibis.duckdb.connect(str(gap_store), read_only=True)
+    try:
+        from_ibis = thrv.pack(backend, "2024-03")
+    finally:
+        backend.disconnect()
+    assert len(expected) > 20
+    pd.testing.assert_frame_equal(from_parquet, expected)
+    pd.testing.assert_frame_equal(from_ibis, expected)
