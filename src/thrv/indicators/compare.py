@@ -440,7 +440,7 @@ def compare(
             ind = indicators[str(ind_id)]
             if ind.measure == "proportion":
                 res = two_proportion_test_many(a_n[idx], a_d[idx], b_n_[idx], b_d_[idx], options.confidence)
-                names = np.full(idx.size, res.method, dtype=object)
+                names = np.full(len(idx), res.method, dtype=object)
             elif ind.measure == "count":
                 res, names = _count_tests(
                     ind, a_n[idx], a_e[idx], b_n_[idx], b_e[idx], phi_c[idx], options,

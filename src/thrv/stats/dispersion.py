@@ -86,9 +86,10 @@ def design(month_of_year: npt.ArrayLike, years: npt.ArrayLike) -> FloatArray:
 def _solve(a: FloatArray, rhs: FloatArray) -> FloatArray:
     """Batched solve; the pseudo-inverse if some system is singular (numerically degenerate)."""
     try:
-        return np.linalg.solve(a, rhs[:, :, None])[:, :, 0]
+        solved = np.linalg.solve(a, rhs[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
-        return (np.linalg.pinv(a) @ rhs[:, :, None])[:, :, 0]
+        solved = (np.linalg.pinv(a) @ rhs[:, :, None])[:, :, 0]
+    return np.asarray(solved, dtype=np.float64)
 
 
 def _fit_block(y: FloatArray, mask: BoolArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
@@ -149,8 +150,8 @@ def _fit_block(y: FloatArray, mask: BoolArray, x: FloatArray) -> tuple[FloatArra
     except np.linalg.LinAlgError:
         cov = np.linalg.pinv(a)
     bad = fix[:, :, None] | fix[:, None, :]
-    cov = np.where(bad, np.nan, cov)
-    return coef, cov, mu, converged
+    out_cov: FloatArray = np.asarray(np.where(bad, np.nan, cov), dtype=np.float64)
+    return coef, out_cov, mu, np.asarray(converged, dtype=bool)
 
 
 def fit_seasonal_poisson(
@@ -199,7 +200,7 @@ def fit_seasonal_poisson(
         chi2 = resid.sum(axis=1)
         phi = np.where(total > 0, np.maximum(1.0, chi2 / df), 1.0)
     phi = np.where((n >= min_months) & (df > 0) & (identified | (total == 0)), phi, np.nan)
-    return SeasonalFit(coef, cov, chi2, df, n.astype(np.int64), phi, converged, seen)
+    return SeasonalFit(coef, cov, chi2, df, n.astype(np.int64), phi, converged, np.asarray(seen, dtype=bool))
 
 
 @dataclass(frozen=True)
