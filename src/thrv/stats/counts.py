@@ -427,8 +427,8 @@ def quasi_poisson_test_many(
 
     Why this and not a z-test with variance φ·μ: the pack compares districts and months
     with a handful of crimes, where a normal approximation over-states significance
-    (3 crimes against a monthly average of 0.5 gives z = 2.9, p = 0.004; the exact tail is
-    p ≈ 0.03).  The exact form keeps the conservative behaviour of the plain test at small
+    (3 crimes against 6 in the previous 12 months gives z = 2.9, p = 0.004; the exact test
+    gives p = 0.05).  The exact form keeps the conservative behaviour of the plain test at small
     counts and becomes the z-test at large ones.
 
     ``dispersion`` below 1 is taken as 1 (no false precision); NaN dispersion gives NaN.
@@ -492,8 +492,8 @@ def quasi_poisson_test(
 ) -> TestResult:
     """:func:`quasi_poisson_test_many` for one comparison, with notes for the edge cases.
 
-    Example: 5,394 crimes this month against 70,327 in the previous 12 months, φ = 4.2, is
-    ``quasi_poisson_test(5394, 1, 70327, 12, 4.2)``.
+    Example: 5,394 crimes this month against 70,245 in the previous 12 months, φ = 4.19, is
+    ``quasi_poisson_test(5394, 1, 70245, 12, 4.19)``.
     """
     confidence = check_confidence(confidence)
     k = as_count(count, "count")
