@@ -320,6 +320,7 @@ for (level, force, area), s in prop.groupby(["level", "force", "area"], observed
             n = sum(float(s["is_crime"].get(m, 0)) for m in months)
             return x, n
         cx, cn = pooled([M])
+        px, pn = pooled([M - 12])
         ax, an = pooled([M - k for k in range(1, 13)])
         rx, rn = pooled([M - k for k in range(12)])
         bx, bn = pooled([fy_end - k for k in range(12)])
@@ -331,7 +332,9 @@ for (level, force, area), s in prop.groupby(["level", "force", "area"], observed
         tx, tn = pooled([p for p in r_only_p if p.month not in dropped])
         ux, un = pooled([p for p in b_only_p if p.month not in dropped])
         p_base = proportions_ztest([tx, ux], [tn, un])[1] if tn and un else math.nan
-        rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, math.nan, math.nan, math.nan,
+        if tn and un and (tx + ux == 0 or (tx == tn and ux == un)):
+            p_base = 1.0  # all failures (or all successes) on both sides: equal, by convention
+        rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, 100 * px / pn if pn else math.nan, math.nan, math.nan,
                      100 * ax / an if an else math.nan, math.nan, 100 * rx / rn if rn else math.nan,
                      100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan, None, math.nan, math.nan))
 out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y", "spc_special", "rate_per_1000", "dispersion"])
