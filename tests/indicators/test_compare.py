@@ -134,6 +134,10 @@ def test_a_district_with_one_crime() -> None:
     plain = _run(_series({"2025-12": 1}, area="Tiny"), months, "2025-12", options=CompareOptions(dispersion=False)).iloc[0]
     assert plain["p_value_1y"] == pytest.approx(1 / 13)
     assert "not adjusted for over-dispersion" in plain["test_1y"]
+    # the plain test chosen for one indicator in the indicator file
+    one = {"burglary": replace(COUNT, test="poisson_exact")}
+    chosen = _run(_series({"2025-12": 1}, area="Tiny"), months, "2025-12", indicators=one).iloc[0]
+    assert chosen["p_value_1y"] == pytest.approx(1 / 13) and chosen["test_1y"].startswith("Exact Poisson test")
 
 
 def test_proportions_pool_numerators_and_denominators() -> None:
