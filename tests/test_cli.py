@@ -76,7 +76,7 @@ def test_pack_contract_columns_and_formats(sample_store: Path, tmp_path: Path) -
     assert all(r["label"] in labels and r["label_1y"] in labels and r["label_3y"] in labels for r in rows)
     # the interface contract of issue 10: dispersion (>= 1 with 24 months of history), and
     # test names that say the count tests are dispersion-adjusted
-    crime = [r for r in force if r["indicator"] == "all_crime"][0]
+    crime = next(r for r in force if r["indicator"] == "all_crime")
     assert float(crime["dispersion"]) >= 1
     assert crime["test"].startswith("Dispersion-adjusted") and crime["test_1y"].startswith("Dispersion-adjusted")
     assert crime["test_3y"] == ""  # 23 months before December 2025: no 3-year average

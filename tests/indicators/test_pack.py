@@ -15,12 +15,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
 from statsmodels.stats.proportion import proportions_ztest
 
 from thrv.indicators.pack import build_pack
 from thrv.reference import REFERENCE
 from thrv.store.database import Store
+
+from ..reference_stats import count_p, dispersion, month_vs_average, window
 
 ASB = "Anti-social behaviour"
 FORCE = "Cambridgeshire Constabulary"
@@ -58,73 +59,7 @@ def raw(sample_store: Path) -> pd.DataFrame:
 
 
 def _window(end: dt.date, n: int) -> list[dt.date]:
-    return [_shift(end, -k) for k in range(n)]
-
-
-def _glm(monthly: pd.Series, months: list[dt.date]) -> tuple[object, np.ndarray, np.ndarray]:
-    """statsmodels Poisson GLM with intercept, trend and month-of-year dummies (first dropped)."""
-    import statsmodels.api as sm
-
-    idx = np.array([x.year * 12 + x.month - 1 for x in months])
-    moy = idx % 12
-    present = np.unique(moy)
-    x = np.column_stack([np.ones(len(idx)), idx / 12.0] + [(moy == c).astype(float) for c in present[1:]])
-    y = np.array([float(monthly.get(x, 0)) for x in months])
-    return sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2"), present, y
-
-
-def _phi(monthly: pd.Series, held: set[dt.date], m: dt.date) -> float:
-    """max(1, Pearson χ²/df) over the up to 36 months ending at m (at least 24), via statsmodels."""
-    months = sorted(x for x in _window(m, 36) if x in held)
-    if len(months) < 24:
-        return math.nan
-    if sum(float(monthly.get(x, 0)) for x in months) == 0:
-        return 1.0
-    fit, _, _ = _glm(monthly, months)
-    return max(1.0, float(fit.scale))
-
-
-def _seasonal(monthly: pd.Series, held: set[dt.date], m: dt.date, ref: list[dt.date]) -> tuple[float, float]:
-    """(reference weight Σ s_c(t)/s_c(m), unscaled variance of its log) from a statsmodels fit of
-    the 36 months before m, or NaNs where a calendar month has fewer than 10 events."""
-    months = sorted(x for x in _window(_shift(m, -1), 36) if x in held)
-    per_month = {c: sum(float(monthly.get(x, 0)) for x in months if x.month - 1 == c) for c in range(12)}
-    if min(per_month.values()) < 10:
-        return math.nan, math.nan
-    fit, present, _ = _glm(monthly, months)
-    params = np.asarray(fit.params)
-    gamma = {c: (0.0 if k == 0 else params[1 + k]) for k, c in enumerate(present)}
-    target = m.month - 1
-    rel = {c: math.exp(gamma[c] - gamma[target]) for c in present}
-    weight = sum(rel[x.month - 1] for x in ref)
-    grad = np.zeros(len(params))
-    for k, c in enumerate(present):
-        share = sum(rel[c] for x in ref if x.month - 1 == c) / weight
-        g = (1.0 if c == target else 0.0) - share
-        if k:  # the first calendar month is the intercept's: its gradient cancels with the others'
-            grad[1 + k] = g
-    cov = np.asarray(fit.normalized_cov_params)
-    return weight, float(grad @ cov @ grad)
-
-
-def _central(a: float, ea: float, b: float, eb: float, phi: float) -> float:
-    """Twice the smaller binomial tail of a/φ given (a+b)/φ (beta form, any real counts)."""
-    from scipy.stats import beta
-
-    k, n, pi0 = a / phi, (a + b) / phi, ea / (ea + eb)
-    lower = 1.0 if k >= n else float(beta.sf(pi0, k + 1, n - k))  # P(X <= k)
-    upper = 1.0 if k <= 0 else float(beta.cdf(pi0, k, n - k + 1))  # P(X >= k)
-    return min(1.0, 2 * min(lower, upper))
-
-
-def _test(a: float, ea: float, b: float, eb: float, phi: float) -> float:
-    if math.isnan(a) or math.isnan(b):
-        return math.nan
-    if a + b == 0:
-        return 1.0
-    if math.isnan(phi):  # under 24 months of history: the plain exact test
-        return binomtest(int(a), int(a + b), ea / (ea + eb)).pvalue
-    return _central(a, ea, b, eb, phi)
+    return window(end, n)
 
 
 def _expected_counts(monthly: pd.Series, held: set[dt.date], m: dt.date) -> dict[str, float]:
@@ -136,7 +71,7 @@ def _expected_counts(monthly: pd.Series, held: set[dt.date], m: dt.date) -> dict
     out = {"current": val(m)}
     for k in (1, 2, 3):
         out[f"prev_{k}y"] = val(_shift(m, -12 * k))
-    phi = _phi(monthly, held, m)
+    phi = dispersion(monthly, held, m)
     out["dispersion"] = phi
     for label, n, need in (("avg_1y", 12, 9), ("avg_3y", 36, 27)):
         months = [x for x in _window(_shift(m, -1), n) if x in held]
@@ -146,16 +81,7 @@ def _expected_counts(monthly: pd.Series, held: set[dt.date], m: dt.date) -> dict
         if math.isnan(out[label]) or math.isnan(out["current"]):
             out[f"p_value_{key}"] = math.nan
             continue
-        weight, log_var = _seasonal(monthly, held, m, months) if not math.isnan(phi) else (math.nan, math.nan)
-        if math.isnan(weight):  # the plain average
-            out[f"expected_{key}"] = out[label]
-            out[f"p_value_{key}"] = _test(out["current"], 1, total, len(months), phi)
-        else:
-            out[f"expected_{key}"] = total / weight
-            n_all = out["current"] + total
-            pi0 = 1 / (1 + weight)
-            phi_eff = phi * (1 + n_all * pi0 * (1 - pi0) * log_var)
-            out[f"p_value_{key}"] = _test(out["current"], 1, total, weight, phi_eff)
+        out[f"p_value_{key}"], out[f"expected_{key}"] = month_vs_average(monthly, held, m, months)
     roll = _window(m, 12)
     out["rolling_12m"] = sum(float(monthly.get(x, 0)) for x in roll) if all(x in held for x in roll) else math.nan
     base = _window(_last_march_before(m), 12)
@@ -168,7 +94,7 @@ def _expected_counts(monthly: pd.Series, held: set[dt.date], m: dt.date) -> dict
     else:
         a = sum(float(monthly.get(x, 0)) for x in r_only)
         b = sum(float(monthly.get(x, 0)) for x in b_only)
-        out["p_value"] = _test(a, len(r_only), b, len(b_only), phi)
+        out["p_value"] = count_p(a, len(r_only), b, len(b_only), phi)
         out["_rb"] = (a, b)
     return out
 
