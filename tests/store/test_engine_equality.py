@@ -169,7 +169,7 @@ def engine_runs(
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
 def test_pack_csv_is_byte_for_byte_the_same(engine: str, engine_runs: Callable[[str], dict[str, Any]]) -> None:
     reference, other = engine_runs("duckdb"), engine_runs(engine)
-    assert len(reference["pack_csv"].splitlines()) > 5000
+    assert len(reference["pack_csv"].splitlines()) > 500  # every indicator at force, area and district
     assert other["pack_csv"] == reference["pack_csv"]
     assert_same(other["pack_json"], reference["pack_json"])
 

@@ -19,6 +19,7 @@ import pandas as pd
 from ibis import _
 
 from thrv.indicators.definitions import Condition, Indicator
+from thrv.reference import reference_path
 
 #: columns some indicators filter on that live in a reference table (rewritten as IN-lists
 #: on the key column, see _translate):
@@ -29,7 +30,7 @@ ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
             "ref_outcome_categories",
             "last_outcome_category",
             "outcome",
-            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible", "charged": "charged"},
         )
     ],
     "outcomes": [
@@ -37,7 +38,7 @@ ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
             "ref_outcome_categories",
             "outcome_type",
             "outcome",
-            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible", "charged": "charged"},
         )
     ],
 }
@@ -101,7 +102,11 @@ def _translate(
         ref, key, ref_key, column = spec
         if cache is None or (ref, ref_key, column) not in cache:  # one read per reference column per pack
             r = con.table(ref)
-            read = r.select(k=r[ref_key], v=r[column]).to_pandas()
+            if column in r.columns:
+                read = r.select(k=r[ref_key], v=r[column]).to_pandas()
+            else:  # a store opened read-only whose reference tables predate the column
+                shipped = pd.read_csv(reference_path(ref.removeprefix("ref_") + ".csv"), dtype=str, keep_default_na=False)
+                read = pd.DataFrame({"k": shipped[ref_key], "v": shipped[column]})
             if cache is None:
                 rows = read
             else:
@@ -156,7 +161,11 @@ def monthly_figures(
             if ind.measure in {"median", "p90"}:
                 continue
             where = _predicate(t, ind.where)
-            if ind.measure == "count":
+            if ind.measure == "count" and ind.count_distinct:
+                # e.g. crimes, not outcome rows: one crime can have several outcome rows in a
+                # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
+                metrics[f"n|{ind.id}"] = t[ind.count_distinct].nunique(where=where)
+            elif ind.measure == "count":
                 metrics[f"n|{ind.id}"] = t.count(where=where)
             else:
                 metrics[f"n|{ind.id}"] = t.count(where=where & _predicate(t, ind.numerator))
@@ -215,9 +224,9 @@ def table_facts(con: Any, tables: Sequence[str]) -> pd.DataFrame:
     """Rows, generated rows and the latest month per table and force, for every table in one query.
 
     Columns: table, force, rows, generated_rows, last_month. What the pack needs to know
-    about the store before aggregating (its forces, which tables hold generated rows),
-    asked once instead of once per table and question: on a distributed engine each query
-    is a job of its own.
+    about the store before aggregating (its forces, which tables hold generated rows, the
+    latest month for outcome maturity), asked once instead of once per table and question:
+    on a distributed engine each query is a job of its own.
     """
     existing = set(con.list_tables())
     parts = []
@@ -237,3 +246,21 @@ def table_facts(con: Any, tables: Sequence[str]) -> pd.DataFrame:
     frame["last_month"] = pd.to_datetime(frame["last_month"]).dt.date
     frame = frame[["table", "force", "rows", "generated_rows", "last_month"]].dropna(subset=["force"])
     return frame.sort_values(["table", "force"]).reset_index(drop=True)
+
+
+def latest_months(
+    con: Any, tables: Sequence[str], facts: pd.DataFrame | None = None
+) -> dict[tuple[str, str], dt.date]:
+    """The latest month each force has rows for, per table, over the whole store.
+
+    Outcome maturity is judged against it: the months nearest the latest download are the
+    ones whose cases are still open, whatever month a pack is built for. Pass the
+    :func:`table_facts` already read to save a query.
+    """
+    if facts is None:
+        facts = table_facts(con, tables)
+    out: dict[tuple[str, str], dt.date] = {}
+    for table, force, last in zip(facts["table"], facts["force"], facts["last_month"], strict=True):
+        if table in tables and pd.notna(last):
+            out[(str(table), str(force))] = pd.Timestamp(last).date().replace(day=1)
+    return out
