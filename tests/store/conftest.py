@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +58,31 @@ def spark_session() -> Iterator[Any]:
     session = starter.session
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_targets(engine_db: Path, engine_parquet: Path) -> dict[str, str]:
+    return {
+        "duckdb": str(engine_db),
+        "parquet": f"parquet://{engine_parquet}",
+        "spark": f"spark://local[2]?path={engine_parquet}",
+    }
+
+
+@pytest.fixture(scope="session")
+def engine_runs(
+    engine_targets: dict[str, str], tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Callable[[str], dict[str, Any]]:
+    """engine -> its analyses, each engine computed once per test run when first asked for."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    def get(engine: str) -> dict[str, Any]:
+        if engine not in cache:
+            if engine == "spark":
+                request.getfixturevalue("spark_session")  # one session, reused by every Spark store
+            from tests.store.test_engine_equality import _analyses
+
+            cache[engine] = _analyses(engine_targets[engine], tmp_path_factory.mktemp(f"pack_{engine}"))
+        return cache[engine]
+
+    return get

@@ -140,32 +140,6 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
-@pytest.fixture(scope="session")
-def engine_targets(engine_db: Path, engine_parquet: Path) -> dict[str, str]:
-    return {
-        "duckdb": str(engine_db),
-        "parquet": f"parquet://{engine_parquet}",
-        "spark": f"spark://local[2]?path={engine_parquet}",
-    }
-
-
-@pytest.fixture(scope="session")
-def engine_runs(
-    engine_targets: dict[str, str], tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Callable[[str], dict[str, Any]]:
-    """engine -> its analyses, each engine computed once per test run when first asked for."""
-    cache: dict[str, dict[str, Any]] = {}
-
-    def get(engine: str) -> dict[str, Any]:
-        if engine not in cache:
-            if engine == "spark":
-                request.getfixturevalue("spark_session")  # one session, reused by every Spark store
-            cache[engine] = _analyses(engine_targets[engine], tmp_path_factory.mktemp(f"pack_{engine}"))
-        return cache[engine]
-
-    return get
-
-
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
 def test_pack_csv_is_byte_for_byte_the_same(engine: str, engine_runs: Callable[[str], dict[str, Any]]) -> None:
     reference, other = engine_runs("duckdb"), engine_runs(engine)

@@ -179,24 +179,9 @@ def monthly_figures(
         coverage_parts.append(cov.rename(columns={"_rows": "rows"}))
         wide[table] = grouped.drop(columns="_rows")
         # the row values behind every median/P90 indicator of the table, in one query
-        selects = []
-        for ind in mine:
-            if ind.measure in {"median", "p90"} and ind.value:
-                v = t.filter(_predicate(t, ind.where) & t[ind.value].notnull())
-                selects.append(v.select(
-                    indicator=ibis.literal(ind.id),
-                    force=v.force,
-                    lsoa_code=v.lsoa_code if has_lsoa else ibis.null().cast("string"),
-                    month=v.month,
-                    value=v[ind.value].cast("float64"),
-                ))
-        if selects:
-            df = (ibis.union(*selects) if len(selects) > 1 else selects[0]).to_pandas()
-            df["month"] = pd.to_datetime(df["month"]).dt.date
-            # engines return rows in any order: fix one (the medians do not depend on it,
-            # the bootstrap's resampling does)
-            df = df.sort_values(["indicator", "force", "lsoa_code", "month", "value"], kind="stable", na_position="last")
-            value_parts.append(df.reset_index(drop=True))
+        df = _row_values(t, [i for i in mine if i.measure in {"median", "p90"} and i.value], has_lsoa)
+        if df is not None:
+            value_parts.append(df)
     coverage = (
         pd.concat(coverage_parts, ignore_index=True)
         if coverage_parts
@@ -208,6 +193,45 @@ def monthly_figures(
         else pd.DataFrame(columns=["indicator", "force", "lsoa_code", "month", "value"])
     )
     return MonthlyFigures(wide, coverage, values)
+
+
+def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.DataFrame | None:
+    """The row values behind the median/P90 indicators of one table: one query, each row once.
+
+    Several indicators read the same rows (the median and the P90 of immediate response,
+    the median of each category group within it), so the engine sends each row once with a
+    flag per distinct filter, and the rows are given to each indicator here. Columns:
+    indicator, force, lsoa_code, month, value, sorted so the order does not depend on the
+    engine (the medians do not depend on it, the bootstrap's resampling does).
+    """
+    if not indicators:
+        return None
+    groups: list[tuple[tuple[Condition, ...], str]] = []
+    for ind in indicators:
+        if (ind.where, str(ind.value)) not in groups:
+            groups.append((ind.where, str(ind.value)))
+    selects = []
+    for column in dict.fromkeys(col for _where, col in groups):
+        flags = {
+            f"f{k}": (_predicate(t, where) & t[col].notnull()).fill_null(False) if col == column else ibis.literal(False)
+            for k, (where, col) in enumerate(groups)
+        }
+        hit = None
+        for k, (_where, col) in enumerate(groups):
+            if col == column:
+                hit = flags[f"f{k}"] if hit is None else hit | flags[f"f{k}"]
+        v = t.filter(hit)
+        lsoa = v.lsoa_code if has_lsoa else ibis.null().cast("string")
+        selects.append(v.select(force=v.force, lsoa_code=lsoa, month=v.month, value=v[column].cast("float64"), **flags))
+    rows = (ibis.union(*selects) if len(selects) > 1 else selects[0]).to_pandas()
+    rows["month"] = pd.to_datetime(rows["month"]).dt.date
+    parts = []
+    for ind in indicators:
+        flag = rows[f"f{groups.index((ind.where, str(ind.value)))}"].astype(bool)
+        parts.append(rows.loc[flag, ["force", "lsoa_code", "month", "value"]].assign(indicator=ind.id))
+    df = pd.concat(parts, ignore_index=True)[["indicator", "force", "lsoa_code", "month", "value"]]
+    df = df.sort_values(["indicator", "force", "lsoa_code", "month", "value"], kind="stable", na_position="last")
+    return df.reset_index(drop=True)
 
 
 def distinct_values(con: Any, table: str, column: str) -> list[str]:
