@@ -106,8 +106,9 @@ def _analyses(target: str, out: Path) -> dict[str, Any]:
 
 def _run_all(target: str, out: Path) -> dict[str, Any]:
     runner = CliRunner()
-    # the dashboard's levels, so one pack per engine serves the command line and the API
-    result = runner.invoke(app, ["pack", "--db", target, "--month", MONTH, "--out", str(out), "--format", "html",
+    # the dashboard's levels, so one pack per engine serves the command line and the API; xlsx is the
+    # cheapest format to draw (pack.json and pack.csv are always written)
+    result = runner.invoke(app, ["pack", "--db", target, "--month", MONTH, "--out", str(out), "--format", "xlsx",
                                  "--levels", ",".join(LEVELS)])
     assert result.exit_code == 0, result.output
     with connect(target) as store:
@@ -168,7 +169,7 @@ def test_the_dashboard_reads_the_same_catalogue_status_and_months(engine: str, e
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
 def test_monthly_figures_at_the_lsoa_grain_are_the_same(engine: str, engine_runs: Callable[[str], dict[str, Any]]) -> None:
     reference, other = engine_runs("duckdb")["lsoa_grain"], engine_runs(engine)["lsoa_grain"]
-    assert set(other) == set(reference) and len(reference["crimes"]) > 100_000
+    assert set(other) == set(reference) and len(reference["crimes"]) > 10_000
     for name, frame in reference.items():
         pd.testing.assert_frame_equal(other[name], frame, check_dtype=False, obj=name)
 

@@ -129,7 +129,7 @@ def test_pack_csv_is_the_same_as_with_a_query_per_indicator(
     after = engine_runs("duckdb")["pack_csv"]
     monkeypatch.setattr(aggregate, "_row_values", per_indicator_values)
     result = CliRunner().invoke(app, ["pack", "--db", str(engine_db), "--month", MONTH, "--out", str(tmp_path),
-                                      "--format", "html", "--levels", ",".join(LEVELS)])
+                                      "--format", "xlsx", "--levels", ",".join(LEVELS)])
     assert result.exit_code == 0, result.output
     before = (tmp_path / "pack.csv").read_bytes()
     assert b"\n\"response_immediate_p90\",\"Cambridgeshire Constabulary\",\"force\",\"2025-12\",3" in before
