@@ -178,7 +178,10 @@ def ingest(
                     on_progress(
                         Progress(index + 1, len(sources), bytes_done, bytes_total, report.total("rows_read"), source.basename)
                     )
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # the engine reports Ctrl-C during a statement as its own error, caused by the interrupt
+        if not isinstance(exc, KeyboardInterrupt) and not isinstance(exc.__cause__, KeyboardInterrupt):
+            raise
         for future in pending:
             future.cancel()
         report.seconds = time.perf_counter() - clock_all

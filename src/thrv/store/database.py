@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,20 +69,28 @@ class WriteResult:
 class Store:
     """An open store. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False, wait: float = 0.0) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_DB,
+        read_only: bool = False,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         """Open (or create) the store. ``wait``: seconds to keep trying while another process
-        holds the file (DuckDB allows one writing process), before giving up with a message."""
+        holds the file (DuckDB allows one writing process), before giving up with a message;
+        ``on_wait(message)`` is called once if it has to wait."""
         self.path = str(path)
         self.read_only = read_only
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = self._connect(wait)
+        self.con = self._connect(wait, on_wait)
         if not read_only:
             self._migrate()
 
-    def _connect(self, wait: float) -> duckdb.DuckDBPyConnection:
+    def _connect(self, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + wait
         delay = 0.1
+        told = False
         while True:
             try:
                 return duckdb.connect(self.path, read_only=self.read_only)
@@ -90,13 +98,16 @@ class Store:
                 text = " ".join(str(exc).split())
                 if "lock" not in text.lower():
                     raise StoreError(f"{self.path}: cannot open the store ({text})") from exc
+                holder = re.search(r"held in (\S+) \(PID (\d+)\)", text)
+                who = f" ({Path(holder.group(1)).name}, PID {holder.group(2)})" if holder else ""
                 left = deadline - time.monotonic()
                 if left > 0:
+                    if on_wait and not told:
+                        on_wait(f"{self.path}: the store is in use by another process{who}")
+                        told = True
                     time.sleep(min(delay, left))
                     delay = min(delay * 2, 1.0)
                     continue
-                holder = re.search(r"held in (\S+) \(PID (\d+)\)", text)
-                who = f" ({Path(holder.group(1)).name}, PID {holder.group(2)})" if holder else ""
                 waited = f"; waited {wait:.0f} s" if wait else ""
                 raise StoreError(
                     f"{self.path}: the store is in use by another process{who}, e.g. `thrv serve` or "
@@ -230,11 +241,19 @@ class Store:
         self.con.execute(f"SET threads = {BULK_THREADS}")
         try:
             yield
-        finally:
-            for name, value in settings.items():
-                self.con.execute(f"SET {name} = '{value}'")
-            with suppress(duckdb.Error):  # another transaction still open: DuckDB checkpoints later
-                self.con.execute("CHECKPOINT")
+        except BaseException:
+            # stopped part-way (Ctrl-C, an error): what is committed is in the write-ahead
+            # log; it is folded in when the store is next closed or opened
+            with suppress(duckdb.Error, RuntimeError):
+                self._restore(settings)
+            raise
+        self._restore(settings)
+        with suppress(duckdb.Error):  # another transaction still open: DuckDB checkpoints later
+            self.con.execute("CHECKPOINT")
+
+    def _restore(self, settings: dict[str, str]) -> None:
+        for name, value in settings.items():
+            self.con.execute(f"SET {name} = '{value}'")
 
     def write_file(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
         """Store one file's rows and quarantine, replacing what it supersedes, atomically.
@@ -242,15 +261,13 @@ class Store:
         A well-formed file is parsed by the engine; if the engine's parse does not match the
         line scan, that transaction is rolled back and the file is read again carefully.
         """
-        try:
+        with interrupts():
             for _attempt in range(2):
                 try:
                     return self._write(plan, started, clock)
                 except EngineDeclined as exc:
                     plan = plan.fallback(str(exc))
             return self._write(plan, started, clock)
-        except duckdb.InterruptException as exc:
-            raise KeyboardInterrupt from exc
 
     def _write(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
         kind = plan.kind
@@ -343,3 +360,16 @@ class Store:
 
 class StoreError(Exception):
     """The store cannot be opened or used."""
+
+
+@contextmanager
+def interrupts() -> Iterator[None]:
+    """Ctrl-C during a statement: DuckDB stops it and raises its own error; raise KeyboardInterrupt."""
+    try:
+        yield
+    except duckdb.InterruptException as exc:
+        raise KeyboardInterrupt from exc
+    except RuntimeError as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt) or "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
+        raise
