@@ -338,3 +338,15 @@ def test_a_store_held_by_another_process_is_a_one_line_refusal(tmp_path: Path) -
     assert len(error) == 1 and "in use by another process" in error[0] and f"PID {holder.pid}" in error[0]
     # once it is free, the same command works
     assert _thrv("ingest", str(sample_file("2024-01")), "--db", str(db)).returncode == 0
+
+
+def test_a_store_from_before_rows_current_is_brought_up_to_date(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    with Store(db) as store:
+        ingest(store, [sample_file("2024-01"), sample_file("2024-01", "outcomes")])
+        store.con.execute("ALTER TABLE ingest_log DROP COLUMN rows_current")
+        store.con.execute("UPDATE ingest_log SET units = '[[\"stale\", \"1999-01\"]]'")
+    with Store(db) as store:
+        log = store.df("SELECT kind, rows_current, units FROM ingest_log ORDER BY ingest_id")
+    assert log["rows_current"].tolist() == [6116, 5672]
+    assert set(log["units"]) == {'[["Cambridgeshire Constabulary", "2024-01"]]'}

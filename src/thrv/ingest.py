@@ -31,7 +31,7 @@ import pyarrow as pa
 from thrv.sources.csvtext import BadRow, FileRefused
 from thrv.sources.files import Limits, SourceError, SourceFile, discover, load
 from thrv.sources.kinds import Kind
-from thrv.sources.reader import FilePlan, content_sha256, plan_file
+from thrv.sources.reader import BY_MAPPING, BY_RULES, FilePlan, content_sha256, plan_file
 from thrv.store.database import Store
 
 
@@ -276,7 +276,7 @@ def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool)
     for name, removed, left in result.affected:
         if left:
             notes.append(f"replaced {removed:,} rows of {name} ({left:,} of its rows remain)")
-    if result.careful:
+    if result.careful and result.careful not in (BY_RULES, BY_MAPPING):
         notes.append(f"read by the careful reader: {result.careful}")
     return FileOutcome(
         source.name,

@@ -248,7 +248,7 @@ _DAMAGE = st.lists(
     st.tuples(
         st.integers(1, 40),
         st.sampled_from(["Month", "Latitude", "Longitude", "Crime ID", "Crime type", "LSOA code", "fields", "short", "dup", "blank"]),
-        st.sampled_from(["", " ", "2024-13", "0000-01", "2026-07", "abc", "NaN", "inf", "99.5", "-0", " 52.1 ", "x,y", "a b"]),
+        st.sampled_from(["", " ", "2024-13", "0000-01", "2026-07", "abc", "NaN", "inf", "99.5", "-0", " 52.1 ", "x,y", "a b", "\u00a0Burglary", "Burglary\t", " x, y "]),
     ),
     max_size=10,
 )

@@ -41,8 +41,6 @@ _NL, _CR, _COMMA, _QUOTE = 10, 13, 44, 34
 #: most physical lines one quoted value may span before its opening quote is taken as stray
 MAX_LINES_PER_RECORD = 200
 
-#: single bytes that are space at a value's edge (a no-break space, C2 A0, is checked apart)
-_SPACE_BYTES = (32, 9, 11, 12)
 
 
 class FileRefused(Exception):
@@ -116,7 +114,7 @@ def _first_line(data: bytes) -> bytes:
 def parse_header(name: str, data: bytes) -> list[str]:
     """The column names on line 1, refusing a file whose header cannot be trusted."""
     data = strip_bom(data)
-    if not data.strip():
+    if not data or data.isspace():
         raise FileRefused(f"{name}: file is empty (no header and no rows)")
     _check_not_binary(name, data)
     line = _first_line(data)
@@ -170,11 +168,6 @@ class LineScan:
     the engine returns is on ``good_lines[n]``. ``engine_skips`` are the lines the engine's
     reader must reject (wrong field count, blank but not empty); the store checks that it
     rejects exactly those and returns exactly ``n_good`` records.
-
-    A *light* scan (``exact=False``) looks at the bytes only as a whole (counts of line
-    ends, commas and quotes, a search for blank lines): it serves the usual well-formed
-    file at almost no cost, and vouches for it only together with the engine rejecting no
-    line. An *exact* scan finds every line and counts its fields with numpy.
     """
 
     header: list[str]
@@ -186,7 +179,6 @@ class LineScan:
     #: trims those (trimming every value of every file would double the cost of the checks)
     trim: frozenset[int]
     crlf: bool
-    exact: bool
     _bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -212,10 +204,10 @@ class LineScan:
         return self.data[int(starts[i]) : int(ends[i])].decode("utf-8", errors="backslashreplace")
 
 
-def _line_bounds(data: bytes, crlf: bool) -> tuple[np.ndarray, np.ndarray]:
+def _line_bounds(data: bytes, crlf: bool, newlines: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(start, end) byte offsets of every physical line, the end before its LF or CRLF."""
     arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == _NL)
+    ends = np.flatnonzero(arr == _NL) if newlines is None else newlines
     if len(ends) == 0 or ends[-1] != len(arr) - 1:
         ends = np.append(ends, len(arr))  # last line without a newline
     starts = np.concatenate(([0], ends[:-1] + 1))
@@ -225,66 +217,55 @@ def _line_bounds(data: bytes, crlf: bool) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-#: byte pairs that may show a value with a space at its start or end (then the exact scan
-#: finds which fields; a ", " inside a quoted name is a false alarm it clears)
-_EDGE_SPACE = (b", ", b" ,", b"\n ", b" \n", b" \r", b'" ', b' "', b"\t", b"\x0b", b"\x0c", b"\xc2\xa0")
+def _utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
-def _eligible(data: bytes) -> tuple[bool, str]:
-    """(CRLF line ends, "") for bytes the engine can parse line by line, else (_, why not)."""
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False, "a line is not UTF-8"
-    n_cr = data.count(b"\r")
-    if not n_cr:
-        return False, ""
-    n_crlf = data.count(b"\r\n")
-    if n_crlf != n_cr:
-        return False, "a carriage return is not followed by a line feed"
-    if n_crlf != data.count(b"\n"):
-        return False, "line endings are mixed (LF and CRLF)"
-    return True, ""
-
-
-def scan_lines(name: str, data: bytes, exact: bool = False) -> LineScan | str:
+def scan_lines(name: str, data: bytes) -> LineScan | str:
     """Lines and field counts of a CSV the engine can parse exactly, or why it cannot.
 
     The engine reads a file only when every line is one record: text is UTF-8, line
     endings are all LF or all CRLF, and quotes balance on every line. Anything else goes to
-    :func:`read_records`, and the reason returned here says why. Without ``exact``, a file
-    with no quotes and no blank lines whose commas add up is scanned lightly.
+    :func:`read_records`, and the reason returned here says why. A few vectorised passes
+    over the bytes (line ends, commas, quotes) give every line's field count, so lines with
+    the wrong number are known before the engine reads the file.
     """
     data = strip_bom(data)
     header = parse_header(name, data)
-    crlf, why = _eligible(data)
-    if why:
-        return why
-    width = len(header)
-    eol = b"\r\n" if crlf else b"\n"
-    if not exact and b'"' not in data and eol + eol not in data:
-        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if data.count(b",") == (width - 1) * n_lines and not any(p in data for p in _EDGE_SPACE):
-            good = np.arange(2, n_lines + 1, dtype=np.int64)
-            return LineScan(header, data, good, [], np.empty(0, dtype=np.int64), frozenset(), crlf, False)
-    return _scan_exactly(header, data, crlf)
-
-
-def _scan_exactly(header: list[str], data: bytes, crlf: bool) -> LineScan | str:
+    if not _utf8(data):
+        return "a line is not UTF-8"
     arr = np.frombuffer(data, dtype=np.uint8)
-    starts, ends = _line_bounds(data, crlf)
+    newlines = np.flatnonzero(arr == _NL)
+    crlf = False
+    if b"\r" in data:
+        returns = np.flatnonzero(arr == _CR)
+        if len(returns) > len(newlines) or np.any(arr[np.minimum(returns + 1, len(arr) - 1)] != _NL) or returns[-1] == len(arr) - 1:
+            return "a carriage return is not followed by a line feed"
+        if len(returns) != len(newlines):
+            return "line endings are mixed (LF and CRLF)"
+        crlf = True
+    starts, ends = _line_bounds(data, crlf, newlines)
     n_lines = len(ends)
     quotes = np.flatnonzero(arr == _QUOTE) if b'"' in data else np.empty(0, dtype=np.int64)
     if len(quotes):
-        per_line = np.bincount(np.searchsorted(ends, quotes), minlength=n_lines)
+        per_line = np.diff(np.searchsorted(quotes, ends), prepend=0)
         if np.any(per_line % 2 == 1):
             return "a quoted value spans lines or a quote is not closed"
     commas = np.flatnonzero(arr == _COMMA)
     if len(quotes) and len(commas):
         # a comma after an odd number of quotes (quotes balance on every line) is inside a value
         commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-    fields = np.bincount(np.searchsorted(ends, commas), minlength=n_lines) + 1
+    # commas before each line's end, less those before the line before it (cheap: one
+    # binary search per line, not per comma)
+    upto = np.searchsorted(commas, ends)
+    first = np.concatenate(([0], upto[:-1]))
+    fields = upto - first + 1
     width = len(header)
     length = ends - starts
     records = np.flatnonzero(length > 0)
@@ -296,34 +277,65 @@ def _scan_exactly(header: list[str], data: bytes, crlf: bool) -> LineScan | str:
         text = data[int(starts[i]) : int(ends[i])].decode("utf-8")
         if not _is_blank_text(text):
             bad.append(BadRow(i + 1, text, _fields_message(width, int(fields[i]))))
-    trim = _fields_to_trim(arr, starts, ends, commas, fields)
-    return LineScan(header, data, good.astype(np.int64), bad, wrong + 1, trim, crlf, True, (starts, ends))
+    trim = _fields_to_trim(data, arr, starts, ends, commas, first)
+    return LineScan(header, data, good.astype(np.int64), bad, wrong + 1, trim, crlf, (starts, ends))
 
 
-def _fields_to_trim(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, commas: np.ndarray, fields: np.ndarray) -> frozenset[int]:
+def _spaces(values: np.ndarray) -> np.ndarray:
+    return (values == 32) | (values == 9) | (values == 11) | (values == 12)
+
+
+def _fields_to_trim(
+    data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, commas: np.ndarray, first: np.ndarray
+) -> frozenset[int]:
     """Positions of the fields in which some value starts or ends with a space, tab or NBSP.
 
-    ``commas`` are the separators (outside quotes); a value starts at a line start or after
-    a separator and ends before one or at the line end; a quoted value is looked into.
+    ``commas`` are the separators (outside quotes), ``first[i]`` the index of line i's first;
+    a value starts at a line start or after a separator and ends before one or at the line
+    end (a quoted value is looked into). Which field a space is in is worked out only for
+    the few values that have one.
     """
     n = len(arr)
     if n == 0:
         return frozenset()
-    line_of = np.searchsorted(ends, commas)
-    first = np.searchsorted(line_of, np.arange(len(ends)))
-    rank = np.arange(len(commas)) - first[line_of] if len(commas) else np.empty(0, dtype=np.int64)
-    begin = np.concatenate((starts, commas + 1))
-    begin_field = np.concatenate((np.zeros(len(starts), dtype=np.int64), rank + 1))
-    end = np.concatenate((ends - 1, commas - 1))
-    end_field = np.concatenate((fields - 1, rank))
-    begin = np.clip(begin, 0, n - 1)
-    end = np.clip(end, 0, n - 1)
-    begin = np.where(arr[begin] == _QUOTE, np.minimum(begin + 1, n - 1), begin)
-    end = np.where(arr[end] == _QUOTE, np.maximum(end - 1, 0), end)
-    spaced_begin = np.isin(arr[begin], _SPACE_BYTES) | ((arr[begin] == 0xC2) & (arr[np.minimum(begin + 1, n - 1)] == 0xA0))
-    spaced_end = np.isin(arr[end], _SPACE_BYTES) | ((arr[end] == 0xA0) & (arr[np.maximum(end - 1, 0)] == 0xC2))
-    found = np.concatenate((begin_field[spaced_begin], end_field[spaced_end]))
-    return frozenset(int(f) for f in np.unique(found))
+    nbsp = b"\xc2\xa0" in data
+
+    quoted = b'"' in data
+
+    def at(positions: np.ndarray, step: int) -> np.ndarray:
+        """The byte a value starts (step 1) or ends (step -1) with, looking into quotes."""
+        positions = np.minimum(positions, n - 1) if step == 1 else np.maximum(positions, 0)
+        if quoted:
+            inside = np.minimum(positions + 1, n - 1) if step == 1 else np.maximum(positions - 1, 0)
+            positions = np.where(arr[positions] == _QUOTE, inside, positions)
+        return positions
+
+    line_of_begin = np.arange(len(starts))
+    comma_begin = at(commas + 1, 1)
+    comma_end = at(commas - 1, -1)
+    begin = at(starts, 1)
+    end = at(ends - 1, -1)
+
+    def spaced(positions: np.ndarray, step: int) -> np.ndarray:
+        hit = _spaces(arr[positions])
+        if nbsp:
+            lead, other = (0xC2, 0xA0) if step == 1 else (0xA0, 0xC2)
+            hit |= (arr[positions] == lead) & (arr[np.clip(positions + step, 0, n - 1)] == other)
+        return hit
+
+    found: set[int] = set()
+    # a line's first value is field 0; its last is the field after its last comma
+    if spaced(begin, 1).any():
+        found.add(0)
+    last_spaced = np.flatnonzero(spaced(end, -1) & (ends > starts))
+    if len(last_spaced):
+        found.update((np.searchsorted(commas, ends[last_spaced]) - first[line_of_begin[last_spaced]]).tolist())
+    for positions, step, offset in ((comma_begin, 1, 1), (comma_end, -1, 0)):
+        hits = np.flatnonzero(spaced(positions, step))
+        if len(hits):
+            line = np.searchsorted(ends, commas[hits])
+            found.update((hits - first[line] + offset).tolist())
+    return frozenset(int(f) for f in found)
 
 
 # -- the careful reader --------------------------------------------------------------------

@@ -87,14 +87,13 @@ class FilePlan:
         return replace(self, scan=None, records=records, csv_path=None, careful=records.careful or why)
 
     def fallback(self, why: str) -> FilePlan:
-        """The next way to read a file the engine's parse disagreed on: after a light line
-        scan, an exact one (the engine again); after an exact one, the careful reader."""
-        if self.scan is not None and not self.scan.exact:
-            scan = scan_lines(self.name, self.data, exact=True)
-            if isinstance(scan, LineScan):
-                return replace(self, scan=scan)
-            why = scan
+        """How to read a file the engine's parse disagreed on: with the careful reader."""
         return self.read_carefully(why)
+
+
+#: why a file goes to the careful reader by design (not because of its content)
+BY_RULES = "the kind has rules of its own"
+BY_MAPPING = "a value mapping applies"
 
 
 def content_sha256(data: bytes) -> str:
@@ -249,7 +248,7 @@ def plan_file(
         data=data,
         notes=notes,
     )
-    careful = "the kind has rules of its own" if rules is not None else "a value mapping applies" if values else ""
+    careful = BY_RULES if rules is not None else BY_MAPPING if values else ""
     if not careful:
         scan = scan_lines(source.name, data)
         if isinstance(scan, LineScan):

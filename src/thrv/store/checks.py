@@ -209,8 +209,16 @@ def typed_query(
     file_month: str | None = None,
     month_from: str | None = None,
     with_reason: bool = True,
+    lines: str | None | bool = None,
 ) -> str:
     """SELECT ``_rec``, ``_line``, every column of ``kind`` typed, ``_ok`` and ``_reason``, from ``source``.
+
+    ``source`` gives the text fields ``c0``, ``c1``... and either ``_rec`` and ``_line``
+    (``lines=None``) or nothing more: then the rows are numbered here, after typing, and
+    ``_line`` is ``_rec + 2`` (``lines=True``) or looked up in the relation named by
+    ``lines`` (``_rec``, ``_line``). Numbering after typing also keeps the engine from
+    typing every value twice: a filter on ``_ok`` cannot be pushed below the numbering,
+    so the values are computed once, below it, for the check and the insert alike.
 
     ``trim``: trim every field, none, or those at the given positions.
     ``constants`` fill columns the file does not carry; ``file_month`` (YYYY-MM) is the month
@@ -244,10 +252,17 @@ def typed_query(
     extras = "".join(", " + e for e in extra)
     failures = _kind_failures(kind, today, derived if derived == month_from else None)
     reason = f", {case(failures)} AS _reason" if with_reason else ""
-    return (
+    keep = "_rec, _line, " if lines is None else ""
+    checked = (
         f"SELECT *, {passes(failures)} AS _ok{reason} FROM ("
-        f"SELECT _rec, _line, {text_columns}, {typed}{extras} FROM ("
-        f"SELECT _rec, _line, {cleaned} FROM {source}))"
+        f"SELECT {keep}{text_columns}, {typed}{extras} FROM ("
+        f"SELECT {keep}{cleaned} FROM {source}))"
     )
+    if lines is None:
+        return checked
+    numbered = f"SELECT row_number() OVER () - 1 AS _rec, * FROM ({checked})"
+    if lines is True:
+        return f"SELECT _rec + 2 AS _line, * FROM ({numbered})"
+    return f"SELECT n.*, l._line FROM ({numbered}) n JOIN {lines} l USING (_rec)"
 
 

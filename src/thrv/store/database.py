@@ -170,6 +170,18 @@ class Store:
                 f"(SELECT ingest_id, count(*) AS n FROM {table} GROUP BY ingest_id) c "
                 f"WHERE ingest_log.ingest_id = c.ingest_id AND ingest_log.table_name = '{table}'"
             )
+            # earlier versions did not update units after a partial replacement: recount them
+            units: dict[int, list[list[str]]] = {}
+            for ingest_id, force, month in con.execute(
+                f"SELECT DISTINCT ingest_id, force, strftime(month, '%Y-%m') FROM {table} "
+                "WHERE force IS NOT NULL AND month IS NOT NULL ORDER BY 1, 2, 3"
+            ).fetchall():
+                units.setdefault(int(ingest_id), []).append([str(force), str(month)])
+            if units:
+                con.executemany(
+                    "UPDATE ingest_log SET units = ? WHERE ingest_id = ?",
+                    [[json.dumps(u), i] for i, u in units.items()],
+                )
 
     def _load_reference(self) -> None:
         """(Re)load the shipped reference tables when they changed since the last load."""
@@ -262,12 +274,10 @@ class Store:
         line scan, that transaction is rolled back and the file is read again carefully.
         """
         with interrupts():
-            for _attempt in range(2):
-                try:
-                    return self._write(plan, started, clock)
-                except EngineDeclined as exc:
-                    plan = plan.fallback(str(exc))
-            return self._write(plan, started, clock)
+            try:
+                return self._write(plan, started, clock)
+            except EngineDeclined as exc:
+                return self._write(plan.fallback(str(exc)), started, clock)
 
     def _write(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
         kind = plan.kind

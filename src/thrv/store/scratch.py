@@ -49,18 +49,14 @@ def check_plan(plan: FilePlan) -> Checked:
             with os.fdopen(handle, "wb") as out:
                 out.write(plan.scan.data)
             plan = replace(plan, csv_path=path)
-        for attempt in range(3):
+        con.begin()
+        try:
+            written = write_plan(con, plan, 1, districts=False)
+        except EngineDeclined as exc:
+            con.rollback()
             con.begin()
-            try:
-                written = write_plan(con, plan, 1, districts=False)
-            except EngineDeclined as exc:
-                con.rollback()
-                if attempt == 2:
-                    raise
-                plan = plan.fallback(str(exc))
-            else:
-                con.commit()
-                break
+            written = write_plan(con, plan.fallback(str(exc)), 1, districts=False)
+        con.commit()
         columns = table_columns(plan.kind)
         select = ", ".join(f'"{c.name}"' for c in columns)
         table = con.execute(f"SELECT {select}, source_line FROM {plan.kind.table} ORDER BY source_line").to_arrow_table()

@@ -137,16 +137,15 @@ def _read_csv(plan: FilePlan) -> str:
     )
 
 
-def _engine_source(con: duckdb.DuckDBPyConnection, plan: FilePlan) -> str:
-    """The file as the engine parses it: text fields, each record's position and line."""
+def _engine_lines(con: duckdb.DuckDBPyConnection, plan: FilePlan) -> str | bool:
+    """How the engine's n-th record finds its line: n + 2, or a lookup of the scan's lines."""
     scan = plan.scan
     assert scan is not None
-    numbered = f"(SELECT row_number() OVER () - 1 AS _rec, * FROM {_read_csv(plan)})"
     if scan.identity:
-        return f"(SELECT _rec + 2 AS _line, * FROM {numbered})"
+        return True
     lines = pa.table({"_rec": pa.array(np.arange(scan.n_good, dtype=np.int64)), "_line": pa.array(scan.good_lines)})
     _register(con, "_thrv_lines", lines)
-    return f"(SELECT r.*, l._line FROM {numbered} r JOIN _thrv_lines l USING (_rec))"
+    return "_thrv_lines"
 
 
 def _month_source(plan: FilePlan) -> str | None:
@@ -159,7 +158,9 @@ def _month_source(plan: FilePlan) -> str | None:
     return stamps[0] if stamps else None
 
 
-def _query(plan: FilePlan, source: str, trim: bool | frozenset[int], with_reason: bool = True) -> str:
+def _query(
+    plan: FilePlan, source: str, trim: bool | frozenset[int], with_reason: bool = True, lines: str | bool | None = None
+) -> str:
     return typed_query(
         plan.kind,
         plan.positions,
@@ -170,6 +171,7 @@ def _query(plan: FilePlan, source: str, trim: bool | frozenset[int], with_reason
         file_month=plan.file_month,
         month_from=_month_source(plan),
         with_reason=with_reason,
+        lines=lines,
     )
 
 
@@ -182,11 +184,12 @@ def _rows_by_engine(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: i
     """Parse and check a well-formed file in the engine; good rows go straight into the table."""
     scan = plan.scan
     assert scan is not None
-    source = _engine_source(con, plan)
+    source = _read_csv(plan)
+    lines = _engine_lines(con, plan)
     try:
         stored = _count(
             con.execute(
-                _insert_sql(plan.kind, _query(plan, source, scan.trim, with_reason=False), "_ok", districts),
+                _insert_sql(plan.kind, _query(plan, source, scan.trim, with_reason=False, lines=lines), "_ok", districts),
                 {"id": ingest_id, "file": plan.name},
             ).fetchall()
         )
@@ -198,7 +201,7 @@ def _rows_by_engine(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: i
             )
         failed: list[tuple[int, int, str]] = []
         if stored != scan.n_good:
-            query = _query(plan, source, scan.trim)
+            query = _query(plan, source, scan.trim, lines=lines)
             failed = [
                 (int(r[0]), int(r[1]), str(r[2]))
                 for r in con.execute(f"SELECT _rec, _line, _reason FROM ({query}) WHERE NOT _ok").fetchall()
@@ -309,27 +312,35 @@ class _Stats:
 
 
 def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats:
-    """One pass over a file's stored rows: count, identifiers shared, possible repeats, units.
+    """A file's stored rows: how many, identifiers shared, possible repeats, (force, month) units.
 
-    A hash of every column tells in that pass whether any two rows with an identifier can be
-    equal (equal rows have equal hashes); only then are repeats looked for exactly.
+    Two rows can be identical only if they share their identifier, so the (rare) rows whose
+    identifier repeats are the only ones hashed: equal rows have equal hashes, and only
+    when two hashes meet are the repeats looked for exactly.
     """
     names = {c.name for c in table_columns(kind)}
-    parts = ["count(*)"]
+    where = f"ingest_id = {ingest_id}"
+    shared = clash = 0
     if kind.duplicate_id:
         key = ident(kind.duplicate_id)
-        columns = ", ".join(ident(c.name) for c in kind.columns)
-        parts.append(f"count({key}) - count(DISTINCT {key})")
-        parts.append(f"count({key}) - count(DISTINCT hash({columns})) FILTER (WHERE {key} IS NOT NULL)")
+        rows, shared = con.execute(f"SELECT count(*), count({key}) - count(DISTINCT {key}) FROM {kind.table} WHERE {where}").fetchall()[0]
+        if shared:
+            columns = ", ".join(ident(c.name) for c in kind.columns)
+            clash = _count(
+                con.execute(
+                    f"SELECT count(*) - count(DISTINCT hash({columns})) FROM {kind.table} WHERE {where} AND {key} IN "
+                    f"(SELECT {key} FROM {kind.table} WHERE {where} GROUP BY {key} HAVING count(*) > 1)"
+                ).fetchall()
+            )
     else:
-        parts += ["0", "0"]
+        rows = _count(con.execute(f"SELECT count(*) FROM {kind.table} WHERE {where}").fetchall())
+    units: list[tuple[str, str]] = []
     if {"force", "month"} <= names:
-        parts.append("list(DISTINCT force || '|' || strftime(month, '%Y-%m')) FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)")
-    else:
-        parts.append("[]")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {kind.table} WHERE ingest_id = {ingest_id}").fetchall()[0]
-    units = sorted(tuple(u.split("|", 1)) for u in (row[3] or []))
-    return _Stats(int(row[0]), int(row[1] or 0), int(row[2] or 0), [(f, m) for f, m in units])
+        found = con.execute(
+            f"SELECT DISTINCT force, month FROM {kind.table} WHERE {where} AND force IS NOT NULL AND month IS NOT NULL"
+        ).fetchall()
+        units = sorted((str(f), m.strftime("%Y-%m")) for f, m in found)
+    return _Stats(int(rows), int(shared or 0), int(clash), units)
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: int) -> list[BadRow]:
