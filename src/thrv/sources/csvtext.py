@@ -251,7 +251,6 @@ def scan_lines(name: str, data: bytes) -> LineScan | str:
             return "line endings are mixed (LF and CRLF)"
         crlf = True
     starts, ends = _line_bounds(data, crlf, newlines)
-    n_lines = len(ends)
     quotes = np.flatnonzero(arr == _QUOTE) if b'"' in data else np.empty(0, dtype=np.int64)
     if len(quotes):
         per_line = np.diff(np.searchsorted(quotes, ends), prepend=0)

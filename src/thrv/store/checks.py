@@ -209,7 +209,7 @@ def typed_query(
     file_month: str | None = None,
     month_from: str | None = None,
     with_reason: bool = True,
-    lines: str | None | bool = None,
+    lines: str | bool | None = None,
 ) -> str:
     """SELECT ``_rec``, ``_line``, every column of ``kind`` typed, ``_ok`` and ``_reason``, from ``source``.
 
