@@ -32,6 +32,10 @@ demo: $(STAMP) system
 	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
 	$(BIN)/thrv demand --db $(DB) --out out/demo/demand
 	$(BIN)/thrv forecast --db $(DB) --horizon 12 --fast --out out/demo/forecast
+	$(BIN)/thrv simulate --measures --out out/demo/measures --months 36 --end 2025-12 --seed 1
+	$(BIN)/thrv ingest out/demo/measures/measures.csv --db $(DB)
+	$(BIN)/thrv plan --plan examples/plan/police-and-crime-plan.toml --db $(DB) --month 2025-12 --out out/demo/plan --format html,xlsx
+	$(BIN)/thrv report --plan examples/plan/police-and-crime-plan.toml --theme all --db $(DB) --month 2025-12 --out out/demo/plan --format html,pdf,xlsx
 	@echo "done: open out/demo/pack/pack.html, out/demo/assessment/assessment.html"
 
 test: $(STAMP) system

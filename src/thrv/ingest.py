@@ -334,9 +334,20 @@ def read_file(
     limits: Limits | None = None,
 ) -> FileRead:
     """Read and check one file as an ingest would, without a store. Raises FileRefused."""
+    return read_data(source, load(source, limits), kinds, force_name, mapping, today)
+
+
+def read_data(
+    source: SourceFile,
+    data: bytes,
+    kinds: tuple[Kind, ...] | None = None,
+    force_name: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> FileRead:
+    """As :func:`read_file`, for CSV bytes already read and decompressed."""
     from thrv.store.scratch import check_plan
 
-    data = load(source, limits)
     plan = plan_file(source, data, kinds=kinds, force_name=force_name, mapping=mapping, today=today)
     checked = check_plan(plan)
     return FileRead(

@@ -30,6 +30,7 @@ def simulate(
     end: Annotated[str | None, typer.Option(help="Last month, YYYY-MM (default: last full month).")] = None,
     force: Annotated[str, typer.Option(help="Force the extracts are for (its districts and LSOAs are used).")] = "Cambridgeshire Constabulary",
     scale: Annotated[float, typer.Option(help="Volume factor (1.0 = published national-average force volumes).")] = 1.0,
+    measures: Annotated[bool, typer.Option("--measures", help="Write only GENERATED plan measures (measures.csv: workforce, volunteers, call handling, surveys; docs/plan.md) instead of the extracts.")] = False,
 ) -> None:
     """Write GENERATED force extracts (calls, incidents, recorded crimes, surveys) for demos and tests.
 
@@ -39,6 +40,13 @@ def simulate(
 
     Example: `thrv simulate --out sim/ --seed 1 && thrv ingest sim/`
     """
+    if measures:  # the Police and Crime Plan's generic measures feed (thrv.plan.generate)
+        from thrv.plan.generate import simulate_measures
+
+        paths = simulate_measures(out, seed=seed, months=months, end=optional_month(end, "--end"), force=force)
+        console.print(f"generated plan measures (not real figures) for {force}:")
+        report_written(paths)
+        return
     from thrv.demand import simulate as run
 
     written = run(out, seed=seed, months=months, end=optional_month(end, "--end"), force=force, scale=scale)

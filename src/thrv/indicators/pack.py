@@ -147,8 +147,11 @@ def _spc(
 ) -> pd.DataFrame:
     """XmR chart verdict for the latest point of each series (up to 36 months of data).
 
-    Each series uses its run of consecutive months with data ending at the pack month;
-    all series are judged at once by :func:`thrv.stats.xmr_latest_many`.
+    Each series uses the months with data in the 36 months ending at the pack month (a
+    missing month is skipped, as NHSRplotthedots would chart the rows it is given, so one
+    gap does not cut the history); no verdict where the pack month itself has no data.
+    All series are judged at once by :func:`thrv.stats.xmr_latest_many` (NHSRplotthedots'
+    rules and precedence, moving ranges screened for outliers).
     """
     n = len(matrix.keys)
     end = matrix.col(month)
@@ -168,21 +171,18 @@ def _spc(
     den = matrix.den[:, start : end + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(is_prop, np.where(den > 0, 100 * num / den, np.nan), num)
-    # keep only the run of finite values that ends at the pack month
-    finite = np.isfinite(values)
-    run = np.where(finite[:, ::-1].all(axis=1), values.shape[1], np.argmin(finite[:, ::-1], axis=1))
-    cols = np.arange(values.shape[1])
-    values = np.where(cols[None, :] >= values.shape[1] - run[:, None], values, np.nan)
     wanted = matrix.keys["level"].isin(levels).to_numpy() & matrix.keys["indicator"].map(
         lambda i: indicators[i].measure != "p90"
     ).to_numpy()
-    values[~wanted] = np.nan
+    values[~wanted | ~np.isfinite(values[:, -1])] = np.nan
     directions = [indicators[i].direction for i in matrix.keys["indicator"]]
     latest = xmr_latest_many(
-        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length
+        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length,
+        screen_outliers=bool(getattr(options, "spc_screen_outliers", True)),
     )
     rules = np.full(n, "", dtype=object)
-    for name, flags in (("beyond_limits", latest.beyond_limits), ("shift", latest.shift), ("trend", latest.trend), ("two_of_three", latest.two_of_three)):
+    # every rule that caught the point, the one that names it (by precedence) first
+    for name, flags in (("beyond_limits", latest.beyond_limits), ("trend", latest.trend), ("two_of_three", latest.two_of_three), ("shift", latest.shift)):
         rules = np.where(flags, np.where(rules == "", name, rules + ", " + name), rules)
     return pd.DataFrame({
         "spc_variation": latest.variation.astype(object),

@@ -41,13 +41,14 @@ def trend_chart(
     spc: dict[str, Any] | None = None,
     width: int = 520,
     height: int = 160,
+    y_title: str | None = None,
 ) -> Any:
     """Monthly line with the SPC centre line and limits, and the latest month marked."""
     df = pd.DataFrame([p for p in points if p.get("value") is not None])
     if df.empty:
         df = pd.DataFrame({"month": [], "value": []})
     df["date"] = pd.to_datetime(df["month"] + "-01") if len(df) else pd.Series(dtype="datetime64[ns]")
-    y_title = "%" if unit == "%" else "per month"
+    y_title = y_title if y_title is not None else "%" if unit == "%" else "per month"
     base = alt.Chart(df).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %y", tickCount=8)))
     layers: list[alt.Chart] = []
     if spc and spc.get("lcl") is not None and spc.get("ucl") is not None:

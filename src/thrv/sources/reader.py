@@ -72,6 +72,8 @@ class FilePlan:
     records: CsvRecords | None = None
     #: checks of the kind's own, run on the typed columns
     checks: list[Check] = field(default_factory=list)
+    #: rows may be for months after the current one (the kind's rules say so)
+    future_months: bool = False
     #: why the careful reader reads this file ("" when the engine does)
     careful: str = ""
     #: where the engine reads the CSV from (the ingest loop writes ``scan.data`` there)
@@ -263,6 +265,7 @@ def plan_file(
         records = apply_value_mapping(records, kind, values)
     if rules is not None:
         plan.checks = rules.checks(kind, records, force_name, notes)
+        plan.future_months = rules.future_months
         records = rules.prepare(records, kind)
     plan.records = records
     plan.careful = records.careful or careful

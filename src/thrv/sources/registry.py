@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from thrv.sources import extract_rules
+from thrv.sources import extract_rules, measures
 from thrv.sources.csvtext import CsvRecords
 from thrv.sources.extracts import EXTRACT_KINDS
 from thrv.sources.kinds import POLICE_UK_KINDS, Kind
+from thrv.sources.measures import MEASURE_KINDS
 from thrv.sources.validate import Reasons
 
 #: a check on the typed columns of one file: quarantines rows (``Reasons.add``) and may add columns
@@ -39,6 +40,9 @@ class KindRules:
     check_file: Callable[[str, Kind, list[str], str | None], None]
     prepare: Callable[[CsvRecords, Kind], CsvRecords]
     checks: Callable[[Kind, CsvRecords, str | None, list[str]], list[Check]]
+    #: rows may be for months after the current one (e.g. a figure for the financial year
+    #: under way); otherwise such rows are quarantined
+    future_months: bool = False
 
 
 def _extract_checks(kind: Kind, records: CsvRecords, force_name: str | None, notes: list[str]) -> list[Check]:
@@ -47,13 +51,23 @@ def _extract_checks(kind: Kind, records: CsvRecords, force_name: str | None, not
 
 EXTRACT_RULES = KindRules(extract_rules.check_force_known, extract_rules.prepare, _extract_checks)
 
+MEASURE_RULES = KindRules(
+    check_file=lambda name, _kind, header, _force: measures.check_header(name, header),
+    prepare=lambda records, _kind: records,
+    checks=lambda _kind, records, _force, notes: measures.rules_for("", records, notes),
+    future_months=True,
+)
+
 #: kind name -> the rules it adds (kinds not listed need none)
-KIND_RULES: dict[str, KindRules] = {kind.name: EXTRACT_RULES for kind in EXTRACT_KINDS}
+KIND_RULES: dict[str, KindRules] = {
+    **{kind.name: EXTRACT_RULES for kind in EXTRACT_KINDS},
+    **{kind.name: MEASURE_RULES for kind in MEASURE_KINDS},
+}
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    """data.police.uk kinds first (named files), then force and partner extracts."""
-    return POLICE_UK_KINDS + EXTRACT_KINDS
+    """data.police.uk kinds first (named files), then force and partner extracts, then measures."""
+    return POLICE_UK_KINDS + EXTRACT_KINDS + MEASURE_KINDS
 
 
 def rules_for(kind: Kind) -> KindRules | None:
