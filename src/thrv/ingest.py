@@ -243,16 +243,26 @@ def _prepare(
 
 
 def _stage(plan: FilePlan, scratch: str) -> FilePlan:
-    """Put the decompressed CSV where the engine can read it (else the careful reader does)."""
+    """Put the decompressed CSV where the engine can read it (else the careful reader does).
+
+    In memory-backed space when the system has it, else (or when it is full: containers
+    often give /dev/shm 64 MB) in the ordinary temporary folder.
+    """
     assert plan.scan is not None
-    path = Path(scratch) / f"{uuid.uuid4().hex}.csv"
-    try:
-        path.write_bytes(plan.scan.data)
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        return plan.read_carefully(f"the decompressed file could not be staged for the engine ({exc.strerror})")
-    plan.csv_path = str(path)
-    return plan
+    name = f"{uuid.uuid4().hex}.csv"
+    error: OSError | None = None
+    for folder in dict.fromkeys((scratch, tempfile.gettempdir())):
+        path = Path(folder) / name
+        try:
+            path.write_bytes(plan.scan.data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            error = exc
+            continue
+        plan.csv_path = str(path)
+        return plan
+    why = error.strerror if error is not None else "no folder"
+    return plan.read_carefully(f"the decompressed file could not be staged for the engine ({why})")
 
 
 def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool) -> FileOutcome:
@@ -269,7 +279,12 @@ def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool)
         return FileOutcome(source.name, "skipped", message=message, seconds=time.perf_counter() - clock)
     plan = prepared.plan
     assert plan is not None
-    result = store.write_file(plan, started, clock)
+    try:
+        result = store.write_file(plan, started, clock)
+    except FileRefused as exc:
+        message = " ".join(str(exc).split())
+        store.log_refusal(source.name, prepared.sha, prepared.size, message, started, clock)
+        return FileOutcome(source.name, "refused", message=message, seconds=time.perf_counter() - clock)
     notes = list(result.notes)
     if result.superseded:
         notes.append("replaced the rows of " + ", ".join(result.superseded))

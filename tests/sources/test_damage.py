@@ -289,3 +289,26 @@ def test_a_whole_real_file_is_the_same_both_ways() -> None:
     engine, careful = _both_ways("2024-01-cambridgeshire-street.csv", gzip.decompress(sample_file("2024-01").read_bytes()))
     assert engine.table.equals(careful.table)  # type: ignore[attr-defined]
     assert engine.rows_read == 6116 and not engine.bad  # type: ignore[attr-defined]
+
+
+def test_a_file_the_engine_cannot_take_is_refused_and_the_next_still_loads(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from thrv.store import writer
+
+    def choke(*_args: object) -> None:
+        raise duckdb.ConversionException("Conversion Error: something no check foresaw")
+
+    monkeypatch.setattr(writer, "_rows_by_engine", choke)
+    monkeypatch.setattr(writer, "_rows_by_sql", choke)
+    bad = tmp_path / "2024-01-cambridgeshire-street.csv"
+    bad.write_text("".join(real_lines("2024-01", n=10)))
+    report = ingest(store, [bad], today=TODAY)
+    monkeypatch.undo()
+    report2 = ingest(store, [_good_csv(tmp_path)], today=TODAY)
+    [outcome] = report.files
+    assert outcome.status == "refused"
+    assert outcome.message == f"{bad}: could not be stored (Conversion Error: something no check foresaw); nothing from it was stored"
+    assert report2.files[0].status == "stored" and store.count("crimes") == 6499

@@ -126,9 +126,9 @@ def ingest(
                     store, paths, force_name=force, reload=reload, on_file=on_file, mapping=columns,
                     limits=limits, on_progress=on_progress,
                 )
-            except SourceError as exc:
+            except (SourceError, StoreError) as exc:
                 progress.stop()
-                err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+                err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from exc
             except IngestInterrupted as exc:
                 progress.stop()

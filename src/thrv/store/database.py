@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from thrv import __version__
 from thrv.reference import REFERENCE
-from thrv.sources.csvtext import BadRow
+from thrv.sources.csvtext import BadRow, FileRefused
 from thrv.sources.reader import FilePlan
 from thrv.store.schema import (
     DISTRICT_COLUMN,
@@ -275,9 +275,16 @@ class Store:
         """
         with interrupts():
             try:
-                return self._write(plan, started, clock)
-            except EngineDeclined as exc:
-                return self._write(plan.fallback(str(exc)), started, clock)
+                try:
+                    return self._write(plan, started, clock)
+                except EngineDeclined as exc:
+                    return self._write(plan.fallback(str(exc)), started, clock)
+            except duckdb.IOException as exc:  # the disk, not the file: stop the run
+                raise StoreError(f"{self.path}: cannot write to the store ({_one_line(exc)})") from exc
+            except duckdb.Error as exc:  # something in this file the engine could not take
+                raise FileRefused(
+                    f"{plan.name}: could not be stored ({_one_line(exc)[:300]}); nothing from it was stored"
+                ) from exc
 
     def _write(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
         kind = plan.kind
@@ -370,6 +377,10 @@ class Store:
 
 class StoreError(Exception):
     """The store cannot be opened or used."""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @contextmanager
