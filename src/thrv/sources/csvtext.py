@@ -448,8 +448,9 @@ def _read_records_slowly(name: str, data: bytes, header: list[str], why: str) ->
     Physical lines end at LF, CRLF or a bare CR. A line whose quotes balance is one record.
     A line with an odd number of quotes starts a value that may continue: the lines after it
     are joined until the quotes balance (at most ``MAX_LINES_PER_RECORD``), and kept as one
-    record only if that gives exactly the header's number of fields. Otherwise the line is a
-    bad record on its own and the next line is read afresh.
+    record only if that gives exactly the header's number of fields and no two of the lines
+    hold a whole row's separators each (two such lines are two rows to a person). Otherwise
+    the line is a bad record on its own and the next line is read afresh.
     """
     physical = data.splitlines(keepends=True)
     texts: list[str] = []
@@ -491,7 +492,12 @@ def _read_records_slowly(name: str, data: bytes, header: list[str], why: str) ->
             i += 1
             continue
         j, quotes = i, line.count('"')
+        # a line with a whole row's separators, followed by another, is two rows to a person,
+        # whatever a quote between them says (a real value spanning lines leaves a line short)
+        whole = line.count(",") >= width - 1
         while quotes % 2 and j + 1 < n and j - i + 1 < MAX_LINES_PER_RECORD:
+            if whole and texts[j + 1].count(",") >= width - 1:
+                break
             j += 1
             quotes += texts[j].count('"')
         if quotes % 2 == 0:
