@@ -335,7 +335,7 @@ def test_a_store_held_by_another_process_is_a_one_line_refusal(tmp_path: Path) -
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error) == 1 and "in use by another process" in error[0] and f"PID {holder.pid}" in error[0]
+    assert len(error) == 1 and "locked by another process" in error[0] and f"PID {holder.pid}" in error[0]
     # once it is free, the same command works
     assert _thrv("ingest", str(sample_file("2024-01")), "--db", str(db)).returncode == 0
 

@@ -103,14 +103,14 @@ class Store:
                 left = deadline - time.monotonic()
                 if left > 0:
                     if on_wait and not told:
-                        on_wait(f"{self.path}: the store is in use by another process{who}")
+                        on_wait(f"{self.path}: the store is locked by another process{who}")
                         told = True
                     time.sleep(min(delay, left))
                     delay = min(delay * 2, 1.0)
                     continue
                 waited = f"; waited {wait:.0f} s" if wait else ""
-                raise StoreError(
-                    f"{self.path}: the store is in use by another process{who}, e.g. `thrv serve` or "
+                raise StoreLocked(
+                    f"{self.path}: the store is locked by another process{who}, e.g. `thrv serve` or "
                     f"another ingest{waited}; stop it or try again when it has finished"
                 ) from exc
 
@@ -377,6 +377,10 @@ class Store:
 
 class StoreError(Exception):
     """The store cannot be opened or used."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store (DuckDB admits one writing process)."""
 
 
 def _one_line(exc: BaseException) -> str:
