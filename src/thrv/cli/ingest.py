@@ -71,7 +71,7 @@ def ingest(
     from thrv.ingest import ingest as run_ingest
     from thrv.sources.files import SourceError, load_limits, lock_wait_seconds
     from thrv.sources.mapping import MappingError, load_mapping
-    from thrv.store.database import Store, StoreError
+    from thrv.store.database import Store, StoreError, interrupts
 
     try:
         columns = load_mapping(mapping) if mapping else None
@@ -85,12 +85,13 @@ def ingest(
         err.print(f"{escape(message)}; waiting up to {seconds:.0f} s", highlight=False)
 
     try:
-        store = Store(db, wait=seconds, on_wait=waiting)
+        with interrupts():
+            store = Store(db, wait=seconds, on_wait=waiting)
     except StoreError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
-        err.print("interrupted before anything was read; nothing was stored", highlight=False)
+        err.print("interrupted while opening the store, before any file was read; nothing was stored", highlight=False)
         raise typer.Exit(130) from None
     with store:
         progress = Progress(
