@@ -125,6 +125,8 @@ def ingest(
     limits: Limits | None = None,
     today: dt.date | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    partner: str | None = None,
+    vault: str | Path | None = None,
 ) -> IngestReport:
     """Load files, folders and zip archives into the store.
 
@@ -135,6 +137,9 @@ def ingest(
     a force's own column headings and codes for its extracts. ``limits`` bound what one
     file may decompress to (default: ``config/ingest.toml``). ``today`` decides which months
     are in the future (default: the real date).
+    ``partner`` names the agency whose files these are (person records, area measures or
+    incident records: :mod:`thrv.partner_ingest`, with the same guarantees); ``vault`` is
+    where person identifiers go.
 
     Raises :class:`thrv.sources.files.SourceError` for a path that does not exist (before
     anything is read) and :class:`IngestInterrupted` on Ctrl-C.
@@ -142,6 +147,13 @@ def ingest(
     from thrv.sources.files import load_limits
 
     limits = limits or load_limits()
+    if partner is not None:  # partner-agency files take their own path
+        from thrv.partner_ingest import ingest_partner
+
+        return ingest_partner(
+            store, paths, partner, vault, mapping, reload=reload, on_file=on_file, limits=limits,
+            today=today, on_progress=on_progress,
+        )
     report = IngestReport()
     clock_all = time.perf_counter()
     sources = discover(paths)

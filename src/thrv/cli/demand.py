@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    ReadDbOption,
     app,
     console,
     err,
@@ -57,15 +57,17 @@ def simulate(
 @app.command()
 def demand(
     out: Annotated[Path, typer.Option(help="Folder for demand.json, the CSVs and the report.")] = Path("demand"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     from_month: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: all held).")] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
-    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    area: Annotated[str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire') or a district.")] = None,
     fmt: FormatOption = "html",
 ) -> None:
     """Demand profile: volume by hour × weekday, by category and district; busiest hours; mix change.
 
     Uses the calls and incidents extracts when the store holds them, and recorded crime.
+
+    Example: `thrv demand --db force.duckdb --from 2024-01 --to 2025-12 --area Cambridgeshire --out demand/`
     """
     from thrv.demand import build_demand, write_demand
 
@@ -82,9 +84,9 @@ def demand(
 @app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="Folder for forecast.json, forecast.csv, forecast_backtest.csv and the report.")] = Path("forecast"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     horizon: Annotated[int, typer.Option(help="Months ahead (12 to 48).", min=1, max=48)] = 12,
-    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    area: Annotated[str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire') or a district.")] = None,
     scenarios: Annotated[Path | None, typer.Option(help="Scenario file (TOML): population growth, trend changes.")] = None,
     fast: Annotated[bool, typer.Option(help="Leave AutoARIMA out of the candidate models (much quicker).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -96,6 +98,8 @@ def forecast(
     calls by line) candidate models (AutoETS, AutoARIMA, seasonal naive) are compared by
     rolling-origin backtests and the one with the lowest MASE against a seasonal-naive
     forecast is used; the backtest table says where no model beats seasonal naive.
+
+    Example: `thrv forecast --db force.duckdb --horizon 24 --area Cambridgeshire --fast --out forecast/`
     """
     from thrv.demand import build_forecast, write_forecast
 

@@ -53,6 +53,14 @@ def ingest(
         typer.Option(help="Seconds to wait for a store another process holds open (default 15).", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    partner: Annotated[
+        str | None,
+        typer.Option(help="The partner agency whose files these are: person records (identifiers go to the vault), area measures or incident records (docs/partner-data.md)."),
+    ] = None,
+    vault: Annotated[
+        Path | None,
+        typer.Option(help="Identifier vault for person records (default: DB.vault.duckdb beside the store)."),
+    ] = None,
 ) -> None:
     """Load data.police.uk files (street, outcomes, stop and search) and force extracts.
 
@@ -66,6 +74,8 @@ def ingest(
     cannot be opened, 130 interrupted.
 
     Example: `thrv ingest ~/Downloads/police-data.zip --db force.duckdb`
+
+    Partner files: `thrv ingest people.csv --db force.duckdb --partner council`
     """
     from thrv.ingest import IngestInterrupted
     from thrv.ingest import ingest as run_ingest
@@ -74,7 +84,13 @@ def ingest(
     from thrv.store.database import Store, StoreError, interrupts
 
     try:
-        columns = load_mapping(mapping) if mapping else None
+        columns: Any
+        if partner is not None and mapping:  # a partner's mapping has its own sections
+            from thrv.sources.partner_mapping import load_partner_mapping
+
+            columns = load_partner_mapping(mapping)
+        else:
+            columns = load_mapping(mapping) if mapping else None
         limits = load_limits(max_megabytes=max_megabytes, max_ratio=max_ratio)
     except (MappingError, ValueError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
@@ -125,7 +141,7 @@ def ingest(
             try:
                 report = run_ingest(
                     store, paths, force_name=force, reload=reload, on_file=on_file, mapping=columns,
-                    limits=limits, on_progress=on_progress,
+                    limits=limits, on_progress=on_progress, partner=partner, vault=vault,
                 )
             except (SourceError, StoreError) as exc:
                 progress.stop()

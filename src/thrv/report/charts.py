@@ -77,3 +77,35 @@ def bar_chart(data: pd.DataFrame, x: str, y: str, title: str, width: int = 520, 
         .properties(title=title)
     )
     return _config(chart, width, height)
+
+
+def funnel_chart(funnel: dict[str, Any], highlight: set[str] | None = None, width: int = 330, height: int = 200) -> Any:
+    """Funnel plot: each force's rate per 1,000 against its residents, with the model's limits.
+
+    ``funnel`` is one entry of the pack model's ``funnels`` (limits already computed there).
+    """
+    highlight = highlight or set()
+    pts = pd.DataFrame(funnel["forces"])
+    pts["population_k"] = pts["population"] / 1000.0
+    pts["shown"] = pts["force"].map(lambda f: "this force" if f in highlight else "other forces")
+    lim = pd.DataFrame(funnel["limits"])
+    lim["population_k"] = lim["population"] / 1000.0
+    x = alt.X("population_k:Q", title="residents (thousands)", scale=alt.Scale(type="log", nice=False))
+    layers: list[Any] = [
+        alt.Chart(pd.DataFrame({"target": [funnel["target"]]})).mark_rule(color=PALETTE["mean"]).encode(y="target:Q")
+    ]
+    for col in [c for c in lim.columns if c.startswith(("lower_", "upper_"))]:
+        dash = [4, 3] if col.endswith("_95") else [1, 0]
+        layers.append(
+            alt.Chart(lim).mark_line(color=PALETTE["limit"], strokeDash=dash, strokeWidth=1).encode(x=x, y=alt.Y(f"{col}:Q"))
+        )
+    layers.append(
+        alt.Chart(pts).mark_point(filled=True, size=28).encode(
+            x=x,
+            y=alt.Y("rate_per_1000:Q", title="per 1,000 residents", scale=alt.Scale(zero=False)),
+            color=alt.Color("shown:N", scale=alt.Scale(domain=["this force", "other forces"], range=[PALETTE["current"], PALETTE["line"]]), legend=None),
+            tooltip=[alt.Tooltip("force:N"), alt.Tooltip("rate_per_1000:Q", format=".2f")],
+        )
+    )
+    chart = alt.layer(*layers).properties(title=funnel["title"])
+    return _config(chart, width, height)

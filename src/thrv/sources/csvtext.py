@@ -514,3 +514,18 @@ def _read_records_slowly(name: str, data: bytes, header: list[str], why: str) ->
         i += 1
     columns = [pa.array([row[c] for row in out.rows], pa.string()) for c in range(width)]
     return CsvRecords(header, columns, np.array(out.lines, dtype=np.int64), out.bad, out.raws.__getitem__, why)
+
+
+def row_records(name: str, data: bytes) -> tuple[list[str], list[tuple[int, str, list[str]]], list[BadRow]]:
+    """(header, [(line, raw text, fields)], bad rows) for readers that go row by row.
+
+    The same records :func:`read_records` finds (a stray quote cannot swallow the lines
+    after it; a wrong number of fields is a bad row), as Python lists.
+    """
+    records = read_records(name, data)
+    values = [column.to_pylist() for column in records.columns]
+    rows = [
+        (int(line), records.raw_of(j), [str(v) for v in fields])
+        for j, (line, fields) in enumerate(zip(records.lines.tolist(), zip(*values, strict=True), strict=True))
+    ] if values else []
+    return records.header, rows, list(records.bad)

@@ -273,17 +273,29 @@ class Store:
         A well-formed file is parsed by the engine; if the engine's parse does not match the
         line scan, that transaction is rolled back and the file is read again carefully.
         """
+        with self.writing(plan.name):
+            try:
+                return self._write(plan, started, clock)
+            except EngineDeclined as exc:
+                return self._write(plan.fallback(str(exc)), started, clock)
+
+    @contextmanager
+    def writing(self, name: str) -> Iterator[None]:
+        """Around one file's write: what the engine raises, as an ingest reports it.
+
+        Ctrl-C is KeyboardInterrupt; a disk error stops the run (:class:`StoreError`); any
+        other engine error refuses this file alone (:class:`FileRefused`, one line).
+        """
         with interrupts():
             try:
-                try:
-                    return self._write(plan, started, clock)
-                except EngineDeclined as exc:
-                    return self._write(plan.fallback(str(exc)), started, clock)
+                yield
+            except duckdb.InterruptException:
+                raise
             except duckdb.IOException as exc:  # the disk, not the file: stop the run
                 raise StoreError(f"{self.path}: cannot write to the store ({_one_line(exc)})") from exc
             except duckdb.Error as exc:  # something in this file the engine could not take
                 raise FileRefused(
-                    f"{plan.name}: could not be stored ({_one_line(exc)[:300]}); nothing from it was stored"
+                    f"{name}: could not be stored ({_one_line(exc)[:300]}); nothing from it was stored"
                 ) from exc
 
     def _write(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
@@ -373,6 +385,33 @@ class Store:
         import ibis
 
         return ibis.duckdb.from_connection(self.con.cursor())
+
+
+#: the columns of an ``ingest_log`` entry, in the order writers give them
+LOG_COLUMNS = (
+    "ingest_id, file, sha256, bytes, kind, table_name, status, rows_read, rows_stored, rows_quarantined, "
+    "rows_replaced, superseded_by, units, message, started_at, finished_at, seconds, thrv_version, rows_current"
+)
+
+
+def log_replaced(con: duckdb.DuckDBPyConnection, affected: list[tuple[int, int]], by: int) -> list[tuple[str, int, int]]:
+    """Keep earlier files' log entries true after ``by`` replaced some of their rows.
+
+    ``affected`` is (earlier ingest id, rows of it removed); an entry left with no rows is
+    marked superseded by ``by``. Returns (file, rows removed, rows of it left).
+    """
+    out: list[tuple[str, int, int]] = []
+    for old_id, removed in affected:
+        row = con.execute(
+            "UPDATE ingest_log SET rows_current = rows_current - ?, "
+            "status = CASE WHEN rows_current - ? <= 0 THEN 'superseded' ELSE status END, "
+            "superseded_by = CASE WHEN rows_current - ? <= 0 THEN ? ELSE superseded_by END "
+            "WHERE ingest_id = ? RETURNING file, rows_current",
+            [int(removed), int(removed), int(removed), by, int(old_id)],
+        ).fetchall()
+        if row:
+            out.append((str(row[0][0]), int(removed), max(int(row[0][1] or 0), 0)))
+    return out
 
 
 class StoreError(Exception):
