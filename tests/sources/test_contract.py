@@ -9,6 +9,7 @@ damaged in the ways that once ended a whole run.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -18,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import real_lines
@@ -214,8 +217,6 @@ def test_partner_replacements_keep_the_log_true(store: Store, tmp_path: Path) ->
 
 
 def test_a_partner_incident_dated_after_the_current_month_is_quarantined(store: Store, tmp_path: Path) -> None:
-    import datetime as dt
-
     from thrv.partner_ingest import ingest_partner
     from thrv.sources.partner_mapping import parse_partner_mapping
 
@@ -241,3 +242,60 @@ def test_json_report_of_a_refused_partner_file(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     files = json.loads(result.stdout)["files"]
     assert [f["status"] for f in files] == ["refused"] and "\n" not in files[0]["message"]
+
+
+def _mangle(data: st.DataObject, raw: bytearray) -> bytes:
+    for _ in range(data.draw(st.integers(1, 8))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        action = data.draw(st.sampled_from(["replace", "delete", "insert"]))
+        byte = data.draw(st.sampled_from([0x2C, 0x22, 0x0A, 0x0D, 0xE9, 0xFF, 0x41, 0x00, 0x3A]))
+        if action == "replace":
+            raw[pos] = byte
+        elif action == "delete":
+            del raw[pos]
+        else:
+            raw.insert(pos, byte)
+    return bytes(raw)
+
+
+def _physical_records(data: bytes) -> int:
+    """Non-blank lines after the header: the records a person counts when no quote is in play."""
+    return sum(1 for line in data.splitlines()[1:] if line.strip(b" \t\r\x00"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_mangled_real_partner_files_are_refused_in_one_line_or_every_line_counted(data: st.DataObject) -> None:
+    """Byte damage to real partner rows (Defra measures, person records): no other exception."""
+    from thrv.sources.csvtext import FileRefused
+    from thrv.sources.partner_mapping import load_partner_mapping
+    from thrv.sources.partner_measures import read_measures
+    from thrv.sources.partner_people import read_people
+
+    section = next(s for s in load_partner_mapping(PARTNER / "mapping.toml").measures if s.dataset == "defra_flytipping")
+    defra = "\n".join((PARTNER / "defra_flytipping_incidents_cambridgeshire.csv").read_text(encoding="utf-8")
+                      .splitlines()[:12]).encode("utf-8")
+    people = (b"record_id,forename,surname,date_of_birth,postcode,address\n"
+              + b"".join(b"R%d,Ann,Lee,1980-01-%02d,CB1 2AB,%d High St\n" % (i, i, i) for i in range(1, 11)))
+    which = data.draw(st.sampled_from(["measures", "people"]))
+    raw = _mangle(data, bytearray(defra if which == "measures" else people))
+    refusal = ""
+    try:
+        if which == "measures":
+            read = read_measures("m.csv", raw, "p", section, today=dt.date(2026, 12, 1))
+            good, bad, width = read.lines_stored, read.bad, len(section.values)
+            stored_lines = sorted(set(read.table["source_line"].tolist()))
+            assert len(read.table) == good * width  # one row per value column of every stored line
+        else:
+            people_read = read_people("m.csv", raw)
+            good, bad, stored_lines = len(people_read.rows), people_read.bad, people_read.lines
+    except FileRefused as exc:
+        refusal = str(exc)
+    if refusal:
+        assert refusal.startswith("m.csv: ") and "\n" not in refusal
+        return
+    bad_lines = [b.line for b in bad]
+    assert len(stored_lines) == good and not set(stored_lines) & set(bad_lines)
+    assert len(set(bad_lines)) == len(bad_lines) and all(b.reason for b in bad)
+    if b'"' not in raw and b"\r" not in raw:  # each line is one record: the count is independent
+        assert good + len(bad) == _physical_records(raw)
