@@ -170,6 +170,8 @@ def ingest(
         if nxt is not None:
             pending.append(pool.submit(_prepare, store, nxt, force_name, reload, mapping, limits, today, scratch))
 
+    before = store.last_ingest_id()
+    current: tuple[SourceFile, _Prepared] | None = None
     try:
         with store.bulk():
             for _ in range(PREFETCH):
@@ -178,6 +180,7 @@ def ingest(
                 if on_file:
                     on_file(source, index, len(sources))
                 prepared = pending.popleft().result()
+                current = (source, prepared)
                 submit_next()
                 try:
                     outcome = _finish(store, source, prepared, reload)
@@ -185,6 +188,7 @@ def ingest(
                     _discard(prepared)
                 outcome.size = source.size
                 report.files.append(outcome)
+                current = None
                 bytes_done += source.size
                 if on_progress:
                     on_progress(
@@ -196,6 +200,8 @@ def ingest(
             raise
         for future in pending:
             future.cancel()
+        if current is not None:  # interrupted after its commit, before the loop heard: it is stored
+            _count_committed(store, report, *current, before)
         report.seconds = time.perf_counter() - clock_all
         raise IngestInterrupted(report) from exc
     finally:
@@ -206,6 +212,16 @@ def ingest(
         shutil.rmtree(scratch, ignore_errors=True)
     report.seconds = time.perf_counter() - clock_all
     return report
+
+
+def _count_committed(store: Store, report: IngestReport, source: SourceFile, prepared: _Prepared, before: int) -> None:
+    entry = store.stored_since(prepared.sha, before) if prepared.sha else None
+    if entry is not None:
+        report.files.append(FileOutcome(
+            source.name, "stored", kind=str(entry["kind"] or ""), rows_read=int(entry["rows_read"]),
+            rows_stored=int(entry["rows_stored"]), rows_quarantined=int(entry["rows_quarantined"]),
+            rows_replaced=int(entry["rows_replaced"]), size=source.size,
+        ))
 
 
 @dataclass

@@ -26,7 +26,7 @@ from thrv.ingest import FileOutcome, IngestInterrupted, IngestReport, Progress
 from thrv.linkage import normalise
 from thrv.linkage.keys import Keys, KeysError, load_keys, partner_slug
 from thrv.sources.csvtext import FileRefused
-from thrv.sources.files import Limits, SourceError, discover, load
+from thrv.sources.files import Limits, SourceError, SourceFile, discover, load
 from thrv.sources.partner_mapping import IncidentsSection, PartnerMapping
 from thrv.sources.partner_measures import read_incidents, read_measures
 from thrv.sources.partner_people import PERSON_COLUMNS, PeopleRead, read_people
@@ -74,6 +74,8 @@ def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vaul
     bytes_total, bytes_done = sum(s.size for s in sources), 0
     clock_all = time.perf_counter()
     vault: Vault | None = None
+    before = store.last_ingest_id()
+    current: tuple[SourceFile, str] | None = None
     try:
         for index, source in enumerate(sources):
             if on_file:
@@ -82,6 +84,7 @@ def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vaul
             data = b""
             try:
                 data = load(source, limits)
+                current = (source, _sha(data))
                 if is_person_file(data):
                     if vault is None:
                         keys = keys or load_keys(store.path, create=True)
@@ -101,6 +104,7 @@ def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vaul
                 outcome = FileOutcome(source.name, "refused", message=message, seconds=time.perf_counter() - clock)
             outcome.size = source.size
             report.files.append(outcome)
+            current = None
             bytes_done += source.size
             if on_progress:
                 on_progress(Progress(index + 1, len(sources), bytes_done, bytes_total, report.total("rows_read"),
@@ -108,6 +112,13 @@ def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vaul
     except (KeysError, VaultError) as exc:
         raise SourceError(str(exc)) from exc
     except KeyboardInterrupt as exc:
+        # a file whose last transaction committed just before Ctrl-C is stored: say so
+        entry = store.stored_since(current[1], before) if current is not None else None
+        if current is not None and entry is not None:
+            report.files.append(FileOutcome(
+                current[0].name, "stored", kind=str(entry["kind"] or ""), rows_read=int(entry["rows_read"]),
+                rows_stored=int(entry["rows_stored"]), rows_quarantined=int(entry["rows_quarantined"]),
+                rows_replaced=int(entry["rows_replaced"]), size=current[0].size))
         report.seconds = time.perf_counter() - clock_all
         raise IngestInterrupted(report) from exc
     finally:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -299,3 +300,44 @@ def test_property_mangled_real_partner_files_are_refused_in_one_line_or_every_li
     assert len(set(bad_lines)) == len(bad_lines) and all(b.reason for b in bad)
     if b'"' not in raw and b"\r" not in raw:  # each line is one record: the count is independent
         assert good + len(bad) == _physical_records(raw)
+
+
+def test_ctrl_c_just_after_a_commit_still_counts_that_file(store: Store, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interrupt line must match the store: a file committed before Ctrl-C is counted as stored."""
+    import thrv.ingest as ingest_module
+    import thrv.partner_ingest as partner_module
+    from thrv.ingest import IngestInterrupted, ingest
+    from thrv.sources.partner_mapping import parse_partner_mapping
+
+    path = tmp_path / "2024-01-cambridgeshire-street.csv"
+    path.write_bytes(_street(30))
+    discard = ingest_module._discard
+
+    def interrupted(prepared: Any) -> None:  # after the file's transaction has committed
+        discard(prepared)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest_module, "_discard", interrupted)
+    with pytest.raises(IngestInterrupted) as info:
+        ingest(store, [path])
+    [outcome] = info.value.report.files
+    assert (outcome.status, outcome.rows_read, outcome.rows_stored) == ("stored", 30, 30)
+    assert store.count("crimes") == 30
+    monkeypatch.undo()
+
+    measures = tmp_path / "m.csv"
+    measures.write_text("code,year,n\nE07000008,2019,5\nE07000008,2020,6\n", encoding="utf-8")
+    mapping = parse_partner_mapping({"measures": [{"dataset": "d", "area": "code", "period": "year",
+                                                   "values": {"n": "count of things"}}]}, "m.toml")
+    write = partner_module.partner_tables.write_partner_file
+
+    def write_then_interrupt(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        write(*args, **kwargs)  # committed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(partner_module.partner_tables, "write_partner_file", write_then_interrupt)
+    with pytest.raises(IngestInterrupted) as info:
+        partner_module.ingest_partner(store, [measures], "p", mapping=mapping)
+    [outcome] = info.value.report.files
+    assert (outcome.status, outcome.rows_read, outcome.rows_stored) == ("stored", 2, 2)

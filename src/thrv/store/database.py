@@ -213,6 +213,26 @@ class Store:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('reference_version', ?)", [version])
 
     # -- ingest --------------------------------------------------------------------------
+    def last_ingest_id(self) -> int:
+        """The newest ``ingest_log`` id (0 for an empty log): files logged after it are this run's."""
+        return int(self.con.execute("SELECT coalesce(max(ingest_id), 0) FROM ingest_log").fetchall()[0][0])
+
+    def stored_since(self, sha256: str, after: int) -> dict[str, Any] | None:
+        """The entry of a file with this content stored after log id ``after``, if any.
+
+        After Ctrl-C: a file whose transaction committed just before the interrupt is
+        stored, though the loop never heard so.
+        """
+        rows = self.con.execute(
+            "SELECT file, kind, rows_read, rows_stored, rows_quarantined, rows_replaced FROM ingest_log "
+            "WHERE sha256 = ? AND ingest_id > ? AND status IN ('stored', 'superseded') ORDER BY ingest_id LIMIT 1",
+            [sha256, after],
+        ).fetchall()
+        if not rows:
+            return None
+        keys = ("file", "kind", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced")
+        return dict(zip(keys, rows[0], strict=True))
+
     def seen(self, sha256: str, cursor: bool = False) -> dict[str, Any] | None:
         """The log entry of a file with this content already stored, if any.
 
