@@ -71,6 +71,7 @@ class NearRepeatConfig:
     alpha: float = 0.05
     min_ratio: float = 1.2
     crime_types: tuple[str, ...] = ()
+    assessment_permutations: int = 199
     path: str = ""
 
 
@@ -95,14 +96,20 @@ def load_config(path: Path | None = None) -> NearRepeatConfig:
             alpha=float(test.get("alpha", base.alpha)),
             min_ratio=float(test.get("min_ratio", base.min_ratio)),
             crime_types=tuple(str(v) for v in asm.get("crime_types", ())),
+            assessment_permutations=int(asm.get("permutations", base.assessment_permutations)),
             path=str(path),
         )
     except (TypeError, ValueError) as exc:
         raise NearRepeatError(f"{path}: {exc}") from exc
     if cfg.metric not in ("euclidean", "manhattan"):
         raise NearRepeatError(f"{path}: metric must be 'euclidean' or 'manhattan', got {cfg.metric!r}")
-    if cfg.permutations < 1:
-        raise NearRepeatError(f"{path}: permutations must be at least 1, got {cfg.permutations}")
+    if cfg.permutations < 1 or cfg.assessment_permutations < 1:
+        raise NearRepeatError(f"{path}: permutations must be at least 1")
+    from thrv.reference import crime_type_slugs
+
+    unknown = [t for t in cfg.crime_types if t not in crime_type_slugs()]
+    if unknown:
+        raise NearRepeatError(f"{path}: unknown crime type(s) {', '.join(unknown)}")
     return cfg
 
 
@@ -221,7 +228,9 @@ def analyse(con: Any, scope: Scope, crime_types: Sequence[str], first: dt.date, 
         "source": source, "time_unit": "months" if source == "police-uk" else "days",
         "metric": config.metric, "permutations": config.permutations, "seed": config.seed,
         "alpha": config.alpha, "min_ratio": config.min_ratio, "config": config.path,
-        "projection": "British National Grid (EPSG:27700)", "types": rows, "skipped": skipped, "caveats": caveats,
+        "projection": "British National Grid (EPSG:27700)",
+        "max_distance_m": (config.distance_edges_police_uk if source == "police-uk" else config.distance_edges_extract)[-1],
+        "types": rows, "skipped": skipped, "caveats": caveats,
         "days_from": extra if source == "force-extract" else None,
         "method": ("Knox test per crime type: every pair of crimes placed in a distance band and a time band; expected "
                    "pairs = exact mean over permutations of the times (S·T/P); one-sided Monte Carlo p-values from "
@@ -231,5 +240,19 @@ def analyse(con: Any, scope: Scope, crime_types: Sequence[str], first: dt.date, 
     }
 
 
+
+
+def section(con: Any, scope: Scope, first: dt.date, last: dt.date, path: Path | None = None) -> dict[str, Any]:
+    """The assessment's near-repeat section: the configured crime types, police.uk months."""
+    from dataclasses import replace
+
+    cfg = load_config(path)
+    cfg = replace(cfg, permutations=cfg.assessment_permutations)
+    out = analyse(con, scope, cfg.crime_types, first, last, cfg, "police-uk")
+    out["command"] = ("thrv near-repeat --crime-type TYPE --from YYYY-MM --to YYYY-MM --out DIR "
+                      "(any type, 999 permutations; --source force-extract for days)")
+    return out
+
+
 __all__ = ["NearRepeatConfig", "NearRepeatError", "analyse", "extract_events", "knox_for", "load_config",
-           "police_uk_events", "summarise", "to_national_grid"]
+           "police_uk_events", "section", "summarise", "to_national_grid"]
