@@ -199,7 +199,7 @@ def build(con: Any, scope: Scope, first: dt.date, last: dt.date, schemes: Sequen
     length = len([m for m in query.month_range(first, last) if m in set(held)])
     origins = call_origins(held, last, step, min_months)
     base["store_months"] = len(held)
-    base["forecast"] = _forecast_coverage(con, scope, model)
+    base["forecast"] = _forecast_coverage(con, scope, model, last)
     if not origins:
         base["notes"].append(
             f"The store holds {len(held)} month(s) up to {month_label(last)}; scoring a call needs at least {min_months} "
@@ -228,7 +228,7 @@ def build(con: Any, scope: Scope, first: dt.date, last: dt.date, schemes: Sequen
             x = counts[:, [col[m] for m in window]].sum(axis=1)
             y = counts[:, [col[m] for m in after]].sum(axis=1)
             hot = _hot(region, weights, x, config.h3_resolution, config)
-            entry["hotspots"] = hotspot_scores(hot, y, areas)
+            entry["hotspots"] = {**hotspot_scores(hot, y, areas), "hot_cells": [region[i] for i in np.flatnonzero(hot)]}
             entry["naive"] = hotspot_scores(busiest(x, int(hot.sum())), y, areas)
             entry["_hot"] = hot
         entry["rise_held"] = _rise_held(cube, emerging, after, set(held))
@@ -326,7 +326,7 @@ def _rise_held(cube: pd.DataFrame, themes: Sequence[str], after: Sequence[dt.dat
     return {"tested": len(rows), "held": n_held, "share_pct": n_held / len(rows) * 100, "themes": rows, "note": ""}
 
 
-def _forecast_coverage(con: Any, scope: Scope, model: dict[str, Any]) -> dict[str, Any]:
+def _forecast_coverage(con: Any, scope: Scope, model: dict[str, Any], last: dt.date) -> dict[str, Any]:
     """Out-of-sample interval coverage of the crime forecasts for the area (thrv.demand.forecast)."""
     from thrv.demand import forecast as fc
     from thrv.demand.streams import STREAMS
@@ -345,6 +345,11 @@ def _forecast_coverage(con: Any, scope: Scope, model: dict[str, Any]) -> dict[st
     keys = keys[keys["months"] >= fc.MIN_TRAIN]
     if keys.empty:
         return {"available": False, "note": f"The series are too short to backtest (at least {fc.MIN_TRAIN} months needed)."}
+    history = history[history["unique_id"].isin(keys["unique_id"]) & (pd.to_datetime(history["ds"]).dt.date <= last)]
+    keys = keys.assign(months=keys["unique_id"].map(history.groupby("unique_id").size()).fillna(0).astype(int))
+    keys = keys[keys["months"] >= fc.MIN_TRAIN]
+    if keys.empty:
+        return {"available": False, "note": f"The series up to {month_label(last)} are too short to backtest."}
     history = history[history["unique_id"].isin(keys["unique_id"])]
     long, plans = fc.backtest(history, keys, 12, with_arima=False)
     table = fc.score_backtest(long, history, plans) if not long.empty else pd.DataFrame()

@@ -247,8 +247,8 @@ def _force_codes(con: Any) -> dict[str, str]:
     return {str(n): str(c) for n, c in zip(frame["name"], frame["pfa_code"], strict=True)}
 
 
-def _counts(con: Any, level: str, forces: Sequence[str], months: Sequence[dt.date]) -> pd.DataFrame:
-    """Records by unit (force name or district code), crime type and month, for the months given."""
+def _counts(con: Any, level: str, forces: Sequence[str], months: Sequence[dt.date], pfa: dict[str, str]) -> pd.DataFrame:
+    """Records by unit (PFA or district code), force, crime type and month, for the months given."""
     t = con.table("crimes")
     t = t.filter(t.force.isin(list(forces)) & t.month.isin(list(months)))
     if level == "district":
@@ -259,6 +259,8 @@ def _counts(con: Any, level: str, forces: Sequence[str], months: Sequence[dt.dat
         t = t.mutate(unit=t.force)
     frame = t.group_by(["unit", "force", "crime_type", "month"]).aggregate(n=_.count()).to_pandas()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    if level == "force":
+        frame["unit"] = frame["force"].map(pfa)
     return frame
 
 
@@ -340,7 +342,7 @@ def _compare_one(con: Any, level: str, code: str, name: str, period: Sequence[dt
                          "with them; load their data.police.uk files (thrv ingest) to compare.")
         return group
     forces = sorted({f for f in held_forces if pfa.get(f) in ({code, *held} if level == "force" else set(rows.loc[[code, *held], "pfa_code"]))})
-    counts = _counts(con, level, forces, period)
+    counts = _counts(con, level, forces, period, pfa)
     # a unit compares only when its force published every month of the period
     months_by_force = counts.groupby("force")["month"].nunique()
     complete = {f for f, n in months_by_force.items() if n >= len(period)}
