@@ -26,6 +26,7 @@ from thrv.assess.harm import (
     scheme_agreement,
 )
 from thrv.assess.jsonable import jsonable, records
+from thrv.assess.places import same_places
 from thrv.assess.scope import Scope, resolve_scope
 from thrv.assess.summary import summary
 from thrv.assess.text import period_label
@@ -149,6 +150,7 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
         },
         "vulnerability": vuln,
     }
+    model["same_places"] = same_places(con, scope, lsoas, period, schemes[0].key)  # partner data (thrv.assess.places)
     # near repeats, similar areas, hidden harm and the scorecard of earlier calls (each its own module)
     model["near_repeat"] = nearrepeat.section(con, scope, first, last, config.near_repeat_file)
     model["similar"] = similar.section(con, scope, period, config.similar_file)

@@ -9,14 +9,18 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
+    ReadDbOption,
     app,
     console,
     err,
 )
 from thrv.store.database import DEFAULT_DB
 
-user_app = typer.Typer(help="Manage dashboard users (passwords are stored only as salted hashes).", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Manage dashboard users (passwords are stored only as salted hashes).\n\n"
+    "Example: `thrv user add alice --role analyst --db force.duckdb`",
+    no_args_is_help=True,
+)
 app.add_typer(user_app, name="user")
 
 
@@ -24,8 +28,12 @@ app.add_typer(user_app, name="user")
 def user_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option(help="analyst (everything), partner (aggregates only) or public (published view).")] = "analyst",
-    db: DbOption = Path(DEFAULT_DB),
-    users: Annotated[Path | None, typer.Option(help="Users file (default: <db>.users.json).")] = None,
+    db: Annotated[
+        Path, typer.Option("--db", help="The store the users file belongs to (it need not exist yet).")
+    ] = Path(DEFAULT_DB),
+    users: Annotated[
+        Path | None, typer.Option(help="Users file (default: the store's file name + .users.json, e.g. thrv.duckdb.users.json).")
+    ] = None,
     token: Annotated[bool, typer.Option(help="Also create an API token (printed once).")] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
     force: Annotated[str, typer.Option(help="The force the dashboard opens on for this user, as published.")] = "",
@@ -53,11 +61,15 @@ def user_add(
 
 @app.command()
 def serve(
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     host: Annotated[str, typer.Option(help="Address to listen on (localhost only by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    users: Annotated[Path | None, typer.Option(help="Users file (default: <db>.users.json).")] = None,
-    audit: Annotated[Path | None, typer.Option(help="Audit log, JSON lines (default: <db>.audit.jsonl).")] = None,
+    users: Annotated[
+        Path | None, typer.Option(help="Users file (default: the store's file name + .users.json, e.g. thrv.duckdb.users.json).")
+    ] = None,
+    audit: Annotated[
+        Path | None, typer.Option(help="Audit log, JSON lines (default: the store's file name + .audit.jsonl, e.g. thrv.duckdb.audit.jsonl).")
+    ] = None,
     warm: Annotated[str | None, typer.Option(help="Months built in the background after start-up and each ingest: a number (the latest N), 'all', or months, e.g. 2025-11,2025-12 (default: web.toml, 12).")] = None,
     settings: Annotated[Path | None, typer.Option(help="Serve settings, TOML (default: the shipped web.toml: login throttle, builds).")] = None,
     snapshot_dir: Annotated[Path | None, typer.Option(help="Folder for the read-only copy of the store the server reads (default: a temporary folder).")] = None,
