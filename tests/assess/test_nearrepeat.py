@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 from scipy.spatial.distance import pdist
-from typer.testing import CliRunner
-
 from tests.assess.extract import write_force_crimes
 from tests.conftest import SAMPLE
+from typer.testing import CliRunner
+
 from thrv.assess import nearrepeat as nr
 from thrv.cli import app
 from thrv.ingest import ingest

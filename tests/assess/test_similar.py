@@ -110,6 +110,7 @@ GROUP_FORCES = ("bedfordshire", "northamptonshire", "warwickshire")
 @pytest.fixture(scope="module")
 def four_forces(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.conftest import sample_file
+
     from thrv.ingest import ingest
 
     db = tmp_path_factory.mktemp("similar") / "four.duckdb"

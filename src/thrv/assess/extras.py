@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from thrv.assess.charts import CONFIG, SCHEMA, svg
+from thrv.report.charts import funnel_chart
 
 
 def knox_heatmap(entry: dict[str, Any], alpha: float, min_ratio: float, width: int = 300, height: int = 150) -> dict[str, Any]:
@@ -47,16 +48,11 @@ def context(model: dict[str, Any]) -> dict[str, Any]:
     nr = model.get("near_repeat") or {}
     heatmaps = [svg(knox_heatmap(t, nr.get("alpha", 0.05), nr.get("min_ratio", 1.2))) for t in nr.get("types", [])]
     funnels = []
-    try:
-        from thrv.report.charts import funnel_chart  # type: ignore[attr-defined]
-    except ImportError:  # older report module without funnel plots
-        funnel_chart = None
     sim = model.get("similar") or {}
-    if funnel_chart is not None:
-        for g in [*sim.get("groups", []), *sim.get("districts", [])]:
-            for c in g.get("comparison", []):
-                if c.get("limits") and c["theme"] == "All crime (excluding ASB)":
-                    funnels.append({"name": g["name"], "svg": svg(funnel_chart(c, {g["name"]}))})
+    for g in [*sim.get("groups", []), *sim.get("districts", [])]:
+        for c in g.get("comparison", []):
+            if c.get("limits") and c["theme"] == "All crime (excluding ASB)":
+                funnels.append({"name": g["name"], "svg": svg(funnel_chart(c, {g["name"]}))})
     return {"knox_heatmaps": heatmaps, "similar_funnels": funnels}
 
 

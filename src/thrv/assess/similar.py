@@ -369,6 +369,60 @@ def _compare_one(con: Any, level: str, code: str, name: str, period: Sequence[dt
     return group
 
 
+def pack_section(table: pd.DataFrame, titles: dict[str, str], config: SimilarConfig | None = None,
+                 levels: Sequence[str] = LEVELS) -> dict[str, Any]:
+    """For a performance pack: each force's (and district's) rolling-12-month rates per 1,000
+    residents against the members of its similar group that the pack also holds.
+
+    ``table``: the pack's rows (indicator, level, force, area, area_code, rolling_12m,
+    population, rate_per_1000); ``titles``: indicator id → title. Pure: no store access.
+    """
+    from thrv.reference import force_by_name
+
+    config = config or load_config()
+    profiles = load_profiles()
+    cols = {"indicator", "level", "force", "area", "area_code", "rolling_12m", "population", "rate_per_1000"}
+    if not cols <= set(table.columns):
+        return {"groups": [], "note": "The pack has no rates per 1,000 residents."}
+    t = table[table["rate_per_1000"].notna() & table["rolling_12m"].notna() & (table["population"] > 0)].copy()
+    code_of = {}
+    for name in t.loc[t["level"] == "force", "force"].unique():
+        f = force_by_name(str(name))
+        if f is not None and f.pfa_code:
+            code_of[str(name)] = f.pfa_code
+    t["unit_code"] = np.where(t["level"] == "force", t["force"].map(code_of), t["area_code"])
+    t = t[t["level"].isin(list(levels)) & t["unit_code"].notna() & (t["unit_code"] != "")]
+    groups = []
+    for level in levels:
+        lv = t[t["level"] == level]
+        names = lv.drop_duplicates("unit_code").set_index("unit_code")["force" if level == "force" else "area"]
+        for code in sorted(names.index):
+            g = group_of(str(code), level, config, profiles)
+            members = [m["code"] for m in g["members"]]
+            held = [m for m in members if m in names.index]
+            g.update({"held": held, "not_held": [m for m in members if m not in names.index], "comparison": []})
+            units = [str(code), *held]
+            for ind, rows in lv[lv["unit_code"].isin(units)].groupby("indicator", sort=False):
+                rows = rows.set_index("unit_code").reindex([u for u in units if u in set(rows["unit_code"])])
+                frame = pd.DataFrame({"code": rows.index, "name": [str(profiles_name(profiles, level, u)) for u in rows.index],
+                                      "population": rows["population"].to_numpy(float),
+                                      "crimes": rows["rolling_12m"].to_numpy(float), "is_area": rows.index == code})
+                if len(frame) >= 2:
+                    entry = _funnel(frame, titles.get(str(ind), str(ind)), 1.0)
+                    entry["indicator"] = str(ind)
+                    g["comparison"].append(entry)
+            g["note"] = ("" if held else f"The store holds none of {g['name']}'s {len(members)} similar "
+                         f"{'force areas' if level == 'force' else 'districts'}: its rates cannot be compared with them.")
+            groups.append(g)
+    return {"groups": groups, "method": "rolling 12 months per 1,000 residents against the group's members held; "
+            "funnel limits from the area and those members (Spiegelhalter 2005, over-dispersion allowed)"}
+
+
+def profiles_name(profiles: pd.DataFrame, level: str, code: str) -> str:
+    rows = profiles[(profiles["level"] == level) & (profiles["code"] == code)]
+    return str(rows["name"].iloc[0]) if len(rows) else code
+
+
 def section(con: Any, scope: Scope, period: Sequence[dt.date], path: Path | None = None) -> dict[str, Any]:
     """The assessment's similar-area section: all crime and each crime type (excluding ASB)."""
     from thrv.reference import crime_type_slugs
@@ -381,4 +435,4 @@ def section(con: Any, scope: Scope, period: Sequence[dt.date], path: Path | None
 
 
 __all__ = ["SimilarConfig", "SimilarError", "Variable", "compare", "computed_groups", "distance_matrix", "group_of",
-           "load_config", "load_profiles", "official_groups", "section", "standardised"]
+           "load_config", "load_profiles", "official_groups", "pack_section", "section", "standardised"]

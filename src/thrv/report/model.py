@@ -161,4 +161,11 @@ def pack_model(pack: Pack) -> dict[str, Any]:
         "rows": _records(rows),
         "series": series,
         "funnels": funnels(pack),
+        "similar": _similar(pack),  # each force and district against its most similar areas (thrv.assess.similar)
     }
+
+
+def _similar(pack: Pack) -> dict[str, Any]:
+    from thrv.assess.similar import pack_section
+
+    return pack_section(pack.table, {i.id: i.title for i in pack.indicators.values()})
