@@ -20,7 +20,7 @@ def similar_context(model: dict[str, Any], cache: dict[str, Any], draw: bool = T
     if not draw:
         return {"similar": section, "similar_funnels": []}
     if "similar_funnels" not in cache:
-        svgs = []
+        svgs: list[dict[str, str]] = []
         for g in section.get("groups", []):
             first = next((c for c in g.get("comparison", []) if c.get("limits")), None)
             if first is not None and len(svgs) < MAX_CHARTS:
