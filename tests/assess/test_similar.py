@@ -146,3 +146,20 @@ def test_rates_against_the_held_members(four_forces: Path) -> None:
         assert u["rate_per_1000"] == pytest.approx(o / exposure[u["force"]] * 1000)
         assert u["z"] == pytest.approx((o - theta * exposure[u["force"]]) / np.sqrt(theta * exposure[u["force"]]))
         assert u["position"]
+
+
+def test_the_pack_compares_each_district_with_its_group(sample_ro: Store) -> None:
+    from thrv.indicators.pack import build_pack
+    from thrv.report.disclosure import public_model
+    from thrv.report.model import pack_model
+
+    pack = build_pack(sample_ro, dt.date(2025, 12, 1))
+    model = pack_model(pack)
+    groups = {g["name"]: g for g in model["similar"]["groups"]}
+    assert groups["Cambridgeshire"]["held"] == [] and "cannot be compared" in groups["Cambridgeshire"]["note"]
+    hunts = groups["Huntingdonshire"]
+    crime = next(c for c in hunts["comparison"] if c["indicator"] == "all_crime")
+    rows = pack.table[(pack.table["indicator"] == "all_crime") & (pack.table["level"] == "district")].set_index("area")
+    for u in crime["forces"]:
+        assert u["rate_per_1000"] == pytest.approx(rows.loc[u["force"], "rolling_12m"] / rows.loc[u["force"], "population"] * 1000)
+    assert "similar" not in public_model(model)  # outside the suppression checks: not published
