@@ -63,16 +63,26 @@ def test_could_not_prosecute_share(model: dict[str, Any], sample_store: Path) ->
         others.loc[others["last_outcome_category"] == "Unable to prosecute suspect", "n"].sum() / others["n"].sum() * 100)
 
 
-def test_sections_are_rendered(model: dict[str, Any], tmp_path: Path) -> None:
-    from thrv.assess import write_assessment
+def test_sections_are_rendered(model: dict[str, Any]) -> None:
+    """The four sections' templates (included by assessment.html.j2) and their CSV tables."""
+    from thrv.assess import extras
+    from thrv.assess.report import tables
+    from thrv.assess.text import num, p_text, pct
+    from thrv.report.html import environment
 
-    written = {p.name for p in write_assessment(model, tmp_path, ("html",))}
-    assert {"near_repeat.csv", "similar_groups.csv", "hidden_harm.csv", "scorecard.csv"} <= written
-    html = (tmp_path / "assessment.html").read_text(encoding="utf-8")
+    frames = tables(model)
+    assert {"near_repeat", "similar_groups", "similar_rates", "hidden_harm", "scorecard"} <= set(frames)
+    env = environment()
+    env.filters.update({"num": num, "pct": pct, "p": p_text})
+    context = {"m": model, **extras.context(model)}
+    html = "".join(env.get_template(f"assessment_{name}.html.j2").render(**context)
+                   for name in ("scorecard", "similar", "near_repeat", "hidden"))
     for anchor in ('id="scorecard"', 'id="similar"', 'id="near-repeat"', 'id="hidden-harm"'):
         assert anchor in html
     for t in model["near_repeat"]["types"]:  # a heat map for each type tested
         assert f"{t['crime_type']}: Knox ratio" in html
-    card = pd.read_csv(tmp_path / "scorecard.csv")
+    card = frames["scorecard"]
     assert card["measure"].iloc[0] == "Hot spots called" and "Jun 2025" in card.columns
-    assert len(pd.read_csv(tmp_path / "near_repeat.csv")) == 42 * len(model["near_repeat"]["types"])
+    assert len(frames["near_repeat"]) == 42 * len(model["near_repeat"]["types"])
+    include = (Path(__file__).resolve().parents[2] / "src/thrv/report/templates/assessment.html.j2").read_text(encoding="utf-8")
+    assert all(f'{{% include "assessment_{n}.html.j2" %}}' in include for n in ("scorecard", "similar", "near_repeat", "hidden"))

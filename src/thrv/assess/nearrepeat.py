@@ -126,14 +126,16 @@ def to_national_grid(longitude: Sequence[float] | np.ndarray, latitude: Sequence
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def police_uk_events(con: Any, scope: Scope, crime_type: str, first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Located street-level crimes of one type in the scope's LSOAs: longitude, latitude, month."""
+def police_uk_events(con: Any, scope: Scope, crime_type: str | Sequence[str], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Located street-level crimes of the type(s) in the scope's districts: crime_type, longitude,
+    latitude, month (one query for every type asked for)."""
     from thrv.assess.query import scoped_records
 
+    types = [crime_type] if isinstance(crime_type, str) else list(crime_type)
     t = scoped_records(con, scope, first, last)
-    t = t.filter((t.crime_type == crime_type) & t.latitude.notnull() & t.longitude.notnull()
-                 & t.lsoa21_code.isin(scope.lsoas["lsoa21_code"].tolist()))
-    frame = t.select("longitude", "latitude", "month").to_pandas()
+    t = t.filter(t.crime_type.isin(types) & t.latitude.notnull() & t.longitude.notnull()
+                 & t.district_code.isin(scope.district_codes))
+    frame = t.select("crime_type", "longitude", "latitude", "month").to_pandas()
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 
@@ -209,9 +211,10 @@ def analyse(con: Any, scope: Scope, crime_types: Sequence[str], first: dt.date, 
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     extra: dict[str, int] = {}
+    located = police_uk_events(con, scope, crime_types, first, last) if source == "police-uk" else None
     for ct in crime_types:
-        if source == "police-uk":
-            events = police_uk_events(con, scope, ct, first, last)
+        if located is not None:
+            events = located[located["crime_type"] == ct]
         else:
             events, counts = extract_events(con, scope, ct, first, last)
             for k, v in counts.items():

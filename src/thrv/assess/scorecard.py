@@ -136,7 +136,7 @@ def _hex_months(con: Any, scope: Scope, first: dt.date, last: dt.date, cells: li
     """Crimes (excluding ASB) per hexagon of the study region (rows) and month (columns)."""
     t = query.scoped_records(con, scope, first, last)
     t = t.filter(t.latitude.notnull() & t.longitude.notnull() & (t.crime_type != ASB)
-                 & t.lsoa21_code.isin(scope.lsoas["lsoa21_code"].tolist()))
+                 & t.district_code.isin(scope.district_codes))
     pts = t.group_by(["latitude", "longitude", "month"]).aggregate(n=_.count()).to_pandas()
     months = query.month_range(first, last)
     out = np.zeros((len(cells), len(months)))
@@ -199,7 +199,8 @@ def build(con: Any, scope: Scope, first: dt.date, last: dt.date, schemes: Sequen
     length = len([m for m in query.month_range(first, last) if m in set(held)])
     origins = call_origins(held, last, step, min_months)
     base["store_months"] = len(held)
-    base["forecast"] = _forecast_coverage(con, scope, model, last)
+    cube = add_harm(query.crime_cube(con, scope, store_first, last, 0), schemes)
+    base["forecast"] = _forecast_coverage(cube, held, scope, model, last)
     if not origins:
         base["notes"].append(
             f"The store holds {len(held)} month(s) up to {month_label(last)}; scoring a call needs at least {min_months} "
@@ -208,7 +209,6 @@ def build(con: Any, scope: Scope, first: dt.date, last: dt.date, schemes: Sequen
         base["headline"] = _headline([], base["forecast"], step)
         return base
 
-    cube = add_harm(query.crime_cube(con, scope, store_first, last, 0), schemes)
     region = [str(c["cell"]) for c in model["places"].get("hex_cells", [])]
     weights = hotspots.neighbour_matrix(region)
     counts, months = _hex_months(con, scope, store_first, last, region, config.h3_resolution)
@@ -219,7 +219,8 @@ def build(con: Any, scope: Scope, first: dt.date, last: dt.date, schemes: Sequen
         window = [m for m in held if query.add_months(origin, -length + 1) <= m <= origin]
         after = [query.add_months(origin, i) for i in range(1, step + 1)]
         call_first = window[0]
-        vuln = vulnerability(con, scope, window, config, schemes)
+        # without a force extract the answer is the same for every window: not asked again
+        vuln = vulnerability(con, scope, window, config, schemes) if model["vulnerability"].get("available") else model["vulnerability"]
         emerging, ranking, table = _call(cube, cov, scope, call_first, origin, schemes, matrix, config, vuln)
         entry: dict[str, Any] = {"origin": f"{origin:%Y-%m}", "label": month_label(origin),
                                  "window": period_label(window[0], window[-1]), "months_held": len(window),
@@ -326,45 +327,53 @@ def _rise_held(cube: pd.DataFrame, themes: Sequence[str], after: Sequence[dt.dat
     return {"tested": len(rows), "held": n_held, "share_pct": n_held / len(rows) * 100, "themes": rows, "note": ""}
 
 
-def _forecast_coverage(con: Any, scope: Scope, model: dict[str, Any], last: dt.date) -> dict[str, Any]:
-    """Out-of-sample interval coverage of the crime forecasts for the area (thrv.demand.forecast)."""
-    from thrv.demand import forecast as fc
-    from thrv.demand.streams import STREAMS
+def _last_run(months: list[dt.date]) -> list[dt.date]:
+    """The last run of consecutive months (as thrv forecast uses: months before a gap are left out)."""
+    run = months[-1:]
+    for m in reversed(months[:-1]):
+        if query.add_months(m, 1) != run[0]:
+            break
+        run.insert(0, m)
+    return run
 
-    if scope.level not in {"force", "district"}:
+
+def _forecast_coverage(cube: pd.DataFrame | None, held: Sequence[dt.date], scope: Scope, model: dict[str, Any],
+                       last: dt.date) -> dict[str, Any]:
+    """Out-of-sample interval coverage of the area's crime forecasts, by thrv.demand.forecast's
+    backtest, on monthly series of all crime and the top three priorities (from ``cube``)."""
+    from thrv.demand import forecast as fc
+
+    if scope.level not in {"force", "district"} or cube is None:
         return {"available": False, "note": f"Forecasts are made for a force or a district, not for {scope.name}."}
-    force, district = (scope.forces[0], None) if scope.level == "force" else (scope.forces[0], scope.name)
-    top = [p["theme"] for p in model["priorities"][:3]]
-    history, keys, _notes = fc.monthly_history(con, [STREAMS["crimes"]], force, district)
-    if keys.empty:
-        return {"available": False, "note": "No monthly crime series for this area."}
-    level = "force" if district is None else "district"
-    area = force if district is None else district
-    keys = keys[(keys["level"] == level) & (keys["area"] == area)
-                & keys["category"].isin(["All crime (excluding ASB)", *top])].reset_index(drop=True)
-    keys = keys[keys["months"] >= fc.MIN_TRAIN]
-    if keys.empty:
-        return {"available": False, "note": f"The series are too short to backtest (at least {fc.MIN_TRAIN} months needed)."}
-    history = history[history["unique_id"].isin(keys["unique_id"]) & (pd.to_datetime(history["ds"]).dt.date <= last)]
-    keys = keys.assign(months=keys["unique_id"].map(history.groupby("unique_id").size()).fillna(0).astype(int))
-    keys = keys[keys["months"] >= fc.MIN_TRAIN]
-    if keys.empty:
-        return {"available": False, "note": f"The series up to {month_label(last)} are too short to backtest."}
-    history = history[history["unique_id"].isin(keys["unique_id"])]
-    long, plans = fc.backtest(history, keys, 12, with_arima=False)
+    run = _last_run(sorted(m for m in held if m <= last))
+    if len(run) < fc.MIN_TRAIN:
+        return {"available": False, "note": f"{len(run)} consecutive month(s) held up to {month_label(last)}: too short to "
+                f"backtest a forecast ({fc.MIN_TRAIN} needed)."}
+    top = [str(p["theme"]) for p in model["priorities"][:3] if p["theme"] in set(cube["crime_type"])]
+    series = {trends.ALL_CRIME: cube[cube["crime_type"] != ASB], **{t: cube[cube["crime_type"] == t] for t in top}}
+    frames, keys = [], []
+    for name, rows in series.items():
+        y = rows.groupby("month")["n"].sum().reindex(run, fill_value=0)
+        uid = f"crimes|{scope.level}|{scope.name}|{name}"
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(run), "y": y.to_numpy(float)}))
+        keys.append({"unique_id": uid, "stream": "crimes", "level": "force" if scope.level == "force" else "district",
+                     "force": scope.forces[0], "area": scope.name, "category": name, "months": len(run), "generated": False})
+    history, key_frame = pd.concat(frames, ignore_index=True), pd.DataFrame(keys)
+    long, plans = fc.backtest(history, key_frame, 12, with_arima=False)
     table = fc.score_backtest(long, history, plans) if not long.empty else pd.DataFrame()
     if table.empty:
         return {"available": False, "note": "The backtest produced no forecasts."}
-    table = table.merge(keys[["unique_id", "stream", "level", "force", "area", "category", "months", "generated"]], on="unique_id")
+    table = table.merge(key_frame.drop(columns=["months"]), on="unique_id")
     summary = [r for r in fc.calibration_summary(table) if r["stream"] == "all streams"]
     chosen = table[table["chosen"]]
     return {
-        "available": True, "series": sorted(keys["category"].tolist()),
-        "points": int(chosen["points_published"].sum()), "origins": int(plans["origins"].max()) if len(plans) else 0,
+        "available": True, "series": list(series), "points": int(chosen["points_published"].sum()),
+        "origins": int(plans["origins"].max()) if len(plans) else 0,
         "horizon": int(plans["backtest_horizon"].max()) if len(plans) else 0,
         "coverage": summary[0] if summary else None,
-        "note": ("Backtest of all crime and the top three priorities' series (no ARIMA), as thrv forecast publishes "
-                 "them; backtest points overlap, so the intervals on coverage are narrower than they should be."),
+        "note": ("thrv forecast's rolling-origin backtest (seasonal naive, ETS, Theta; the model published only where "
+                 "choosing one beat seasonal naive out of sample) of monthly all crime and the top three priorities' "
+                 "types; backtest points overlap, so the intervals on coverage are narrower than they should be."),
     }
 
 

@@ -136,6 +136,11 @@ def standardised(profiles: pd.DataFrame, level: str, variables: Sequence[Variabl
     return pd.DataFrame(out, index=rows.index)
 
 
+@cache
+def _shipped_distances(level: str, variables: tuple[Variable, ...]) -> pd.DataFrame:
+    return distance_matrix(load_profiles(), level, variables)
+
+
 def distance_matrix(profiles: pd.DataFrame, level: str, variables: Sequence[Variable]) -> pd.DataFrame:
     """Standardised Euclidean distance between every pair of areas of one level."""
     z = standardised(profiles, level, variables)
@@ -146,6 +151,17 @@ def distance_matrix(profiles: pd.DataFrame, level: str, variables: Sequence[Vari
 
 def computed_groups(profiles: pd.DataFrame, level: str, config: SimilarConfig) -> pd.DataFrame:
     """area_code, rank, member_code, distance: each area's k nearest (ties to the lower code)."""
+    if profiles is load_profiles():  # the shipped profiles: computed once per configuration
+        return _shipped_groups(level, config)
+    return _groups(profiles, level, config)
+
+
+@cache
+def _shipped_groups(level: str, config: SimilarConfig) -> pd.DataFrame:
+    return _groups(load_profiles(), level, config)
+
+
+def _groups(profiles: pd.DataFrame, level: str, config: SimilarConfig) -> pd.DataFrame:
     d = distance_matrix(profiles, level, config.variables)
     codes = d.index.to_numpy()
     k = min(config.k(level), len(codes) - 1)
@@ -207,7 +223,7 @@ def group_of(code: str, level: str, config: SimilarConfig, profiles: pd.DataFram
     rows = profiles[profiles["level"] == level].set_index("code")
     if code not in rows.index:
         raise SimilarError(f"{code!r} is not a {level} in area_profiles.csv")
-    d = distance_matrix(profiles, level, config.variables)
+    d = _shipped_distances(level, config.variables) if profiles is load_profiles() else distance_matrix(profiles, level, config.variables)
     if config.official is not None:
         official = official_groups(config.official, profiles)
         g = official[(official["level"] == level) & (official["area_code"] == code)]
