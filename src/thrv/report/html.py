@@ -289,7 +289,7 @@ def render_pack_html(
         area_columns=area_columns,
         charts=chart_svgs,
         funnels=funnel_svgs,
-        **similar_context(model, cache, charts and part != "areas"),
+        **similar_context(model, cache, charts),
         css=css,
         public=public,
         intervals=intervals,

@@ -19,12 +19,13 @@ def similar_context(model: dict[str, Any], cache: dict[str, Any], draw: bool = T
     section = model.get("similar") or {"groups": []}
     if not draw:
         return {"similar": section, "similar_funnels": []}
+    # drawn for the parts that show them: forces on the main page, districts with the area detail
     if "similar_funnels" not in cache:
         svgs: list[dict[str, str]] = []
         for g in section.get("groups", []):
             first = next((c for c in g.get("comparison", []) if c.get("limits")), None)
             if first is not None and len(svgs) < MAX_CHARTS:
-                svgs.append({"name": g["name"], "svg": to_svg(funnel_chart(first, {g["name"]}))})
+                svgs.append({"name": g["name"], "level": g["level"], "svg": to_svg(funnel_chart(first, {g["name"]}))})
         cache["similar_funnels"] = svgs
     return {"similar": section, "similar_funnels": cache["similar_funnels"]}
 
