@@ -37,6 +37,7 @@ DROPPED_COLUMNS = (
     "rate_ci_low", "rate_ci_high", "estimate", "ci_low", "ci_high", "estimate_1y", "ci_low_1y",
     "ci_high_1y", "estimate_3y", "ci_low_3y", "ci_high_3y", "estimate_prev_1y", "ci_low_prev_1y",
     "ci_high_prev_1y", "change_avg_1y", "change_avg_3y", "rank_low", "rank_high",
+    "expected_1y", "expected_3y",  # the seasonal expectations: averages, as avg_1y/avg_3y
 )
 Cell = tuple[str, str, str, str, str]  # indicator, level, force, area, column
 
