@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.spatial.distance import cdist
 
 from thrv.assess import similar as sim
@@ -145,7 +146,28 @@ def test_rates_against_the_held_members(four_forces: Path) -> None:
         assert u["crimes"] == o
         assert u["rate_per_1000"] == pytest.approx(o / exposure[u["force"]] * 1000)
         assert u["z"] == pytest.approx((o - theta * exposure[u["force"]]) / np.sqrt(theta * exposure[u["force"]]))
-        assert u["position"]
+    # limits by hand: φ from the z-scores (four units: nothing winsorised), used when
+    # significant (χ² 95% point on 3 df); then θ ± 1.96/3.09 √(φθ/E) or the interpolated
+    # Poisson quantiles of Spiegelhalter's appendix
+    z = np.array([u["z"] for u in c["forces"]])
+    phi = float(np.mean(z**2))
+    over = 4 * phi > stats.chi2.ppf(0.95, 3)
+    assert c["overdispersed"] == over and c["phi"] == pytest.approx(phi if over else 1.0)
+
+    def limit(e: float, p: float) -> float:
+        if over:
+            return (theta + stats.norm.ppf(p) * np.sqrt(phi * theta / e)) * 1000
+        mu = theta * e
+        r = stats.poisson.ppf(p, mu)
+        f_r, f_r1 = stats.poisson.cdf(r, mu), stats.poisson.cdf(r - 1, mu)
+        return float(r - (f_r - p) / (f_r - f_r1)) / e * 1000
+
+    for u in c["forces"]:
+        e, rate = exposure[u["force"]], u["rate_per_1000"]
+        expected = ("above the 99.8% limit" if rate > limit(e, 0.999) else "above the 95% limit" if rate > limit(e, 0.975)
+                    else "below the 99.8% limit" if rate < limit(e, 0.001) else "below the 95% limit" if rate < limit(e, 0.025)
+                    else "within the limits")
+        assert u["position"] == expected
 
 
 def test_the_pack_compares_each_district_with_its_group(sample_ro: Store) -> None:
@@ -162,4 +184,8 @@ def test_the_pack_compares_each_district_with_its_group(sample_ro: Store) -> Non
     rows = pack.table[(pack.table["indicator"] == "all_crime") & (pack.table["level"] == "district")].set_index("area")
     for u in crime["forces"]:
         assert u["rate_per_1000"] == pytest.approx(rows.loc[u["force"], "rolling_12m"] / rows.loc[u["force"], "population"] * 1000)
+    # the force's "Unlocated" district row is in the pack but is no area: no group, no member
+    assert "Unlocated" in set(rows.index)
+    assert "Unlocated" not in groups
+    assert all(u["force"] != "Unlocated" for g in groups.values() for c in g["comparison"] for u in c["forces"])
     assert "similar" not in public_model(model)  # outside the suppression checks: not published

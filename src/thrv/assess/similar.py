@@ -38,6 +38,7 @@ from ibis import _
 
 from thrv.assess.harm import ASB
 from thrv.assess.scope import Scope
+from thrv.indicators.rollup import UNLOCATED
 from thrv.reference import DATA, REFERENCE
 
 DEFAULT_CONFIG = DATA / "config" / "similar.toml"
@@ -280,9 +281,14 @@ def _counts(con: Any, level: str, forces: Sequence[str], months: Sequence[dt.dat
     return frame
 
 
-def _funnel(units: pd.DataFrame, theme: str, years: float, points: int = 40) -> dict[str, Any]:
-    """Rates per 1,000 a year of the units, with Spiegelhalter limits when three or more."""
-    from thrv.stats.funnel import funnel, funnel_limits
+def _funnel(units: pd.DataFrame, theme: str, years: float) -> dict[str, Any]:
+    """Rates per 1,000 a year of the units, with the pack's funnel limits when three or more.
+
+    The same fit and contours as the pack's comparison of all forces
+    (:func:`thrv.stats.funnel.funnel_plot`: Spiegelhalter's limits, widened for
+    over-dispersion among the units when it is significant).
+    """
+    from thrv.stats.funnel import funnel_plot
 
     exposure = units["population"].to_numpy(float) * years
     counts = units["crimes"].to_numpy(float)
@@ -294,20 +300,13 @@ def _funnel(units: pd.DataFrame, theme: str, years: float, points: int = 40) -> 
     if len(units) < 3 or counts.sum() <= 0:
         out.update({"forces": rows, "target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
         return out
-    f = funnel(counts.tolist(), exposure.tolist())
-    at = funnel_limits(f, exposure)
+    plot = funnel_plot(counts.tolist(), exposure.tolist(), points=40, years=years)
+    f = plot.fit
     for i, r in enumerate(rows):
         r["z"] = None if not np.isfinite(f.z[i]) else float(f.z[i])
-        r["position"] = ("above the 99.8% limit" if r["rate_per_1000"] > at["upper_99.8"][i] else
-                         "above the 95% limit" if r["rate_per_1000"] > at["upper_95"][i] else
-                         "below the 99.8% limit" if r["rate_per_1000"] < at["lower_99.8"][i] else
-                         "below the 95% limit" if r["rate_per_1000"] < at["lower_95"][i] else "within the limits")
-    grid = np.geomspace(float(exposure.min()) * 0.8, float(exposure.max()) * 1.2, points)
-    lim = funnel_limits(f, grid)
-    # the chart's x axis is residents: person-years over the period's years
+        r["position"] = plot.position[i]
     out.update({"forces": rows, "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed, "method": f.method,
-                "limits": [{"population": float(g / years), **{k: float(v[j]) for k, v in lim.items()}}
-                           for j, g in enumerate(grid)]})
+                "limits": plot.limits})
     return out
 
 
@@ -407,7 +406,10 @@ def pack_section(table: pd.DataFrame, titles: dict[str, str], config: SimilarCon
         if f is not None and f.pfa_code:
             code_of[str(name)] = f.pfa_code
     t["unit_code"] = np.where(t["level"] == "force", t["force"].map(code_of), t["area_code"])
-    t = t[t["level"].isin(list(levels)) & t["unit_code"].notna() & (t["unit_code"] != "")]
+    # the pack's "Unlocated" district row (records without an LSOA in the force) is no area:
+    # it has no profile and no residents, so it neither has a group nor joins one
+    t = t[t["level"].isin(list(levels)) & t["unit_code"].notna() & (t["unit_code"] != "")
+          & ~((t["level"] == "district") & (t["area"] == UNLOCATED))]
     groups = []
     for level in levels:
         lv = t[t["level"] == level]
