@@ -117,6 +117,35 @@ def test_rank_stability_matches_the_rankings(model: dict[str, Any]) -> None:
         assert a["rank_stability"]["kendall_tau"] == pytest.approx(tau)  # no ties within a ranking
 
 
+def test_persistence_of_emerging_issues_recomputed(model: dict[str, Any], sample_store: Any) -> None:
+    """Still flagged = the themes also flagged at the next call; 'rise held' = the six months after
+    the call had more crimes than the same six months a year before, counted again with DuckDB."""
+    calls = model["scorecard"]["calls"]
+    current = [e["theme"] for e in model["trends"]["emerging"] if e["level"] == "scope"]
+    tested = 0
+    with duckdb.connect(str(sample_store), read_only=True) as con:
+        for a, b in zip(calls, [*calls[1:], None], strict=True):
+            flagged, later = set(a["emerging"]), set(b["emerging"] if b else current)
+            assert a["persistence"]["flagged"] == len(flagged)
+            assert a["persistence"]["still_flagged"] == len(flagged & later)
+            origin = dt.date.fromisoformat(a["origin"] + "-01")
+            for row in a["rise_held"]["themes"]:
+                def count(start: dt.date, theme: str = row["theme"]) -> int:
+                    where = "crime_type <> 'Anti-social behaviour'" if theme.startswith("All crime") else "crime_type = ?"
+                    args = [] if theme.startswith("All crime") else [theme]
+                    return con.execute(f"select count(*) from crimes where {where} and month between ? and ?",
+                                       [*args, start, add_months(start, 5)]).fetchone()[0]  # type: ignore[index]
+
+                assert row["next"] == count(add_months(origin, 1))
+                assert row["year_before"] == count(add_months(origin, -11))
+                assert row["held"] == (row["next"] > row["year_before"])
+                tested += 1
+            if a["rise_held"]["tested"]:
+                assert a["rise_held"]["share_pct"] == pytest.approx(
+                    100 * sum(r["held"] for r in a["rise_held"]["themes"]) / len(a["rise_held"]["themes"]))
+    assert tested > 0  # the sample's June 2025 call flagged issues that were then scored
+
+
 def test_short_history_says_so(sample_ro: Store, model: dict[str, Any]) -> None:
     from thrv.assess import priorities
     from thrv.assess.harm import load_schemes
