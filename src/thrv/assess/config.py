@@ -45,6 +45,7 @@ class AssessConfig:
     (None: the shipped ``near_repeat.toml`` and ``similar.toml``).
     ``scorecard_months`` / ``scorecard_min_months``: earlier calls are made every so many
     months back and scored on the months after; a call needs this much history.
+    ``hotspot_crime_types``: crime types asked for by name, each mapped as its own layer.
     """
 
     harm_schemes: tuple[Path, ...] = DEFAULT_HARM_SCHEMES
@@ -70,6 +71,9 @@ class AssessConfig:
     similar_file: Path | None = None
     scorecard_months: int = 6
     scorecard_min_months: int = 6
+    #: crime types that get a hot-spot layer of their own (police.uk names, e.g. "Burglary"),
+    #: mapped before the priority layers
+    hotspot_crime_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:
