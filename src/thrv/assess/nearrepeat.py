@@ -136,6 +136,8 @@ def police_uk_events(con: Any, scope: Scope, crime_type: str | Sequence[str], fi
     t = t.filter(t.crime_type.isin(types) & t.latitude.notnull() & t.longitude.notnull()
                  & t.district_code.isin(scope.district_codes))
     frame = t.select("crime_type", "longitude", "latitude", "month").to_pandas()
+    # engines return rows in any order and the Monte Carlo permutes them: fix one
+    frame = frame.sort_values(["crime_type", "month", "longitude", "latitude"], kind="stable").reset_index(drop=True)
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 
@@ -149,6 +151,9 @@ def extract_events(con: Any, scope: Scope, crime_type: str, first: dt.date, last
         raise NearRepeatError("the store holds no force crime extract (force_crimes): load one, or use --source police-uk")
     t = t.filter((t.crime_type == crime_type) & t.latitude.notnull() & t.longitude.notnull())
     frame = t.select("longitude", "latitude", "committed_from", "recorded_at", "generated").to_pandas()
+    # engines return rows in any order and the Monte Carlo permutes them: fix one
+    frame = frame.sort_values(["committed_from", "recorded_at", "longitude", "latitude", "generated"],
+                              kind="stable", na_position="last").reset_index(drop=True)
     when = pd.to_datetime(frame["committed_from"], utc=True).fillna(pd.to_datetime(frame["recorded_at"], utc=True))
     local = when.dt.tz_convert("Europe/London").dt.tz_localize(None).dt.normalize()
     counts = {"committed": int(frame["committed_from"].notna().sum()),
