@@ -1,0 +1,569 @@
+"""Cell suppression for one table: which cells to withhold so that none can be worked out.
+
+A :class:`Table` is one force's figures for one month: cells (an indicator's count, or a
+percentage's numerator and complement, at the force, an area or a district) and the sums
+that tie them (an area is the sum of its districts, all crime the sum of the crime types,
+a denominator the numerator plus its complement). :func:`decide` withholds every small
+cell (primary suppression) and then further cells (secondary suppression) until, for an
+intruder who knows every published figure, every sum, which cells are withheld and why:
+
+- every primary cell can still be any count from 1 to ``limit - 1``;
+- every other withheld cell can still take more than one value;
+- under rounding, every published rounded count can still be anything its rounding allows
+  (``r - 2`` to ``r + 2``, and at least ``limit``).
+
+Each claim is proved, not hoped for: for each bound a *certificate* is kept — a whole table
+of integers that satisfies every sum and every published figure and puts the cell at that
+bound. Certificates come from small cycles (move a cell up, its neighbour in the area
+down, and the same two districts' other crime type the other way) or, where none fits,
+from integer programming (scipy's HiGHS), and cells are withheld until every bound has one.
+
+Tables are independent: a figure derived across months (a rolling 12 months, a baseline,
+an average, a test) is published only when every month it sums is published, so no
+relation crosses months and the decision for a month never changes when the store grows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PUBLISHED, PRIMARY, SECONDARY = 0, 1, 2
+DISTRICT, AREA, FORCE = 0, 1, 2
+#: roles of a cell: a count, a percentage's numerator or complement, or a denominator that
+#: is only published through its percentage
+COUNT, NUMERATOR, COMPLEMENT, DENOMINATOR = 0, 1, 2, 3
+INF = float("inf")
+
+
+@dataclass
+class Relation:
+    """total = sum(parts) + constant (the constant is known: e.g. records with no district)."""
+
+    total: int
+    parts: list[int]
+    constant: float = 0.0
+    kind: str = "geo"  # "geo" (places) or "family" (indicators)
+
+
+@dataclass
+class Table:
+    """Cells of one force and month, the sums between them, and what each cell is."""
+
+    keys: list[tuple[str, str]]  # (family, place)
+    value: np.ndarray  # true counts (integers)
+    level: np.ndarray  # DISTRICT / AREA / FORCE
+    role: np.ndarray  # COUNT / NUMERATOR / COMPLEMENT / DENOMINATOR
+    unit: np.ndarray  # cells with the same unit are published or withheld together
+    relations: list[Relation]
+    weight: np.ndarray  # cost of withholding the cell (higher = more valuable)
+    #: unit -> cells it is computed from: a unit is withheld whenever one of them is (a
+    #: percentage is never shown without its denominator)
+    requires: dict[int, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.keys)
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.of_cell: list[list[int]] = [[] for _ in range(n)]
+        self.total_of: list[list[int]] = [[] for _ in range(n)]
+        for r_i, rel in enumerate(self.relations):
+            self.of_cell[rel.total].append(r_i)
+            self.total_of[rel.total].append(r_i)
+            for p in rel.parts:
+                self.of_cell[p].append(r_i)
+        self.units: dict[int, list[int]] = defaultdict(list)
+        for i, u in enumerate(self.unit.tolist()):
+            self.units[u].append(i)
+
+
+@dataclass
+class Decision:
+    """What to publish: status and published value per cell, and how it was proved."""
+
+    status: np.ndarray  # PUBLISHED / PRIMARY / SECONDARY
+    published: np.ndarray  # the value to show (NaN when withheld)
+    derived: np.ndarray  # rounding: shown as the sum of the published parts
+    certificates: dict[str, int] = field(default_factory=dict)
+
+
+def round5(v: np.ndarray | float) -> np.ndarray:
+    return 5.0 * np.floor(np.asarray(v, dtype=float) / 5.0 + 0.5)
+
+
+# ---------------------------------------------------------------------------------------
+# what an intruder knows about each cell
+
+
+def _published_values(table: Table, status: np.ndarray, rounded: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Published value per cell and whether it is derived (rounding: sum of published parts).
+
+    Under rounding, a total whose parts are all published is shown as the sum of their
+    published values (plus the known constant, rounded to 5), so it adds nothing to what
+    the parts say; any other published count is its own value rounded to the nearest 5.
+    """
+    n = len(table.keys)
+    v = table.value.astype(float)
+    shown = (status == PUBLISHED) & (table.role != COMPLEMENT)
+    pub = np.where(shown, v, np.nan)
+    derived = np.zeros(n, dtype=bool)
+    if not rounded:
+        return pub, derived
+    pub = np.where(shown, round5(v), np.nan)
+    # bottom-up: a total is derived once every part of one of its relations has a value
+    done = np.array([not table.total_of[i] for i in range(n)])
+    for _ in range(n):
+        progress = False
+        for i in np.flatnonzero(~done):
+            if not shown[i]:
+                done[i] = True
+                continue
+            ready = [table.relations[r] for r in table.total_of[i]]
+            if not all(all(done[p] for p in rel.parts) for rel in ready):
+                continue
+            for rel in ready:
+                if all(shown[p] for p in rel.parts):
+                    pub[i] = float(round5(sum(pub[p] for p in rel.parts) + rel.constant))
+                    derived[i] = True
+                    break
+            done[i] = True
+            progress = True
+        if not progress:
+            break
+    return pub, derived
+
+
+def _bounds(table: Table, status: np.ndarray, limit: int, rounded: bool,
+            pub: np.ndarray, derived: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval an intruder knows each cell lies in (lb == ub: the cell is known)."""
+    v = table.value.astype(float)
+    lb = v.copy()
+    ub = v.copy()
+    small = (v >= 1) & (v < limit)
+    hidden = status != PUBLISHED
+    # withheld: a small cell is 1..limit-1, any other cell 0 or at least the limit (an
+    # intruder is credited with knowing which of a percentage's two counts is the small one)
+    lb = np.where(hidden & small, 1.0, lb)
+    ub = np.where(hidden & small, limit - 1.0, ub)
+    big = hidden & (v >= limit)
+    lb = np.where(big, float(limit), lb)
+    ub = np.where(big, INF, ub)
+    free = hidden & (table.role == DENOMINATOR)
+    lb = np.where(free, 0.0, lb)
+    ub = np.where(free, INF, ub)
+    if rounded:
+        pubd = (status == PUBLISHED) & (table.role != COMPLEMENT) & (v > 0)
+        r = pub
+        lo = np.maximum(float(limit), r - 2.0)
+        lb = np.where(pubd & ~derived, lo, lb)
+        ub = np.where(pubd & ~derived, r + 2.0, ub)
+        lb = np.where(pubd & derived, 0.0, lb)
+        ub = np.where(pubd & derived, INF, ub)
+        # a published percentage's complement is known only to be at least the limit
+        comp = (status == PUBLISHED) & (table.role == COMPLEMENT) & (v >= limit)
+        lb = np.where(comp, float(limit), lb)
+        ub = np.where(comp, INF, ub)
+    return lb, ub
+
+
+# ---------------------------------------------------------------------------------------
+# certificates
+
+
+def _balanced(table: Table, delta: dict[int, int]) -> bool:
+    touched = {r for c in delta for r in table.of_cell[c]}
+    for r in touched:
+        rel = table.relations[r]
+        if delta.get(rel.total, 0) != sum(delta.get(p, 0) for p in rel.parts):
+            return False
+    return True
+
+
+def _fits(delta: dict[int, int], v: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> bool:
+    return all(lb[c] <= v[c] + d <= ub[c] for c, d in delta.items())
+
+
+@dataclass
+class _Certs:
+    """Certificates found so far: a perturbation of the true table per (cell, direction)."""
+
+    up: dict[int, dict[int, int]] = field(default_factory=dict)
+    down: dict[int, dict[int, int]] = field(default_factory=dict)
+    moved: dict[int, dict[int, int]] = field(default_factory=dict)  # cell -> a perturbation moving it
+
+    def add(self, delta: dict[int, int], targets: dict[tuple[int, str], float], v: np.ndarray) -> None:
+        for c, d in delta.items():
+            if d != 0 and c not in self.moved:
+                self.moved[c] = delta
+        for (c, direction), goal in targets.items():
+            x = v[c] + delta.get(c, 0)
+            if direction == "up" and x >= goal and c not in self.up:
+                self.up[c] = delta
+            elif direction == "down" and x <= goal and c not in self.down:
+                self.down[c] = delta
+
+    def revalidate(self, table: Table, v: np.ndarray, lb: np.ndarray, ub: np.ndarray, fixed: np.ndarray) -> None:
+        def ok(d: dict[int, int]) -> bool:
+            return _fits(d, v, lb, ub) and not any(fixed[c] for c, x in d.items() if x)
+
+        self.up = {c: d for c, d in self.up.items() if ok(d)}
+        self.down = {c: d for c, d in self.down.items() if ok(d)}
+        self.moved = {c: d for c, d in self.moved.items() if ok(d)}
+
+
+def _cycles(table: Table, p: int) -> list[dict[int, int]]:
+    """Small balanced perturbations through ``p`` (+1 on p): pairs and rectangles.
+
+    A district's count moves against a sibling district's (the area total stands); where
+    the count is one of a sum over indicators (a crime type of all crime, a numerator of its
+    denominator), the same two districts' other indicator moves the other way.
+    """
+    geo = [table.relations[r] for r in table.of_cell[p] if table.relations[r].kind == "geo" and p in table.relations[r].parts]
+    fam = [table.relations[r] for r in table.of_cell[p] if table.relations[r].kind == "family" and p in table.relations[r].parts]
+    if table.total_of[p] or len(geo) != 1 or len(fam) > 1:
+        return []
+    out: list[dict[int, int]] = []
+    for s in geo[0].parts:
+        if s == p or table.total_of[s]:
+            continue
+        s_place = table.keys[s][1]
+        if not fam:
+            out.append({p: 1, s: -1})
+            continue
+        for b in fam[0].parts:
+            if b == p:
+                continue
+            b2 = table.index.get((table.keys[b][0], s_place))
+            if b2 is None or table.total_of[b] or table.total_of[b2]:
+                continue
+            out.append({p: 1, s: -1, b: -1, b2: 1})
+    return [d for d in out if _balanced(table, d)]
+
+
+def _scaled(delta: dict[int, int], k: int) -> dict[int, int]:
+    return {c: d * k for c, d in delta.items()}
+
+
+def _combine(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    out = dict(a)
+    for c, d in b.items():
+        out[c] = out.get(c, 0) + d
+    return {c: d for c, d in out.items() if d}
+
+
+# ---------------------------------------------------------------------------------------
+# integer programming
+
+
+def _solve(table: Table, v: np.ndarray, lb: np.ndarray, ub: np.ndarray, cells: list[int],
+           objective: dict[int, float], cap: dict[int, tuple[float, float]] | None = None) -> dict[int, int] | None:
+    """An integer table within the bounds (other cells as they are) optimising ``objective``.
+
+    ``cells`` are the variables (one connected group); ``cap`` narrows some of their bounds
+    for this solve. Returns the perturbation of the true values, checked exactly, or None
+    when the solver finds none.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    col = {c: j for j, c in enumerate(cells)}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    rhs: list[float] = []
+    for r_i in sorted({r for c in cells for r in table.of_cell[c]}):
+        rel = table.relations[r_i]
+        # total - sum(parts) = constant, with the cells outside the group at their values
+        b = rel.constant
+        coef: dict[int, float] = defaultdict(float)
+        for c, sign in ((rel.total, 1.0), *((q, -1.0) for q in rel.parts)):
+            if c in col:
+                coef[col[c]] += sign
+            else:
+                b -= sign * v[c]
+        k = len(rhs)
+        for j, a in coef.items():
+            if a:
+                rows.append(k)
+                cols.append(j)
+                vals.append(a)
+        rhs.append(b)
+    n = len(cells)
+    c_vec = np.zeros(n)
+    for c, w in objective.items():
+        c_vec[col[c]] = -w  # milp minimises
+    lo = np.array([lb[c] for c in cells])
+    hi = np.array([ub[c] for c in cells])
+    for c, (a, b_) in (cap or {}).items():
+        lo[col[c]] = max(lo[col[c]], a)
+        hi[col[c]] = min(hi[col[c]], b_)
+    constraints = []
+    if rhs:
+        a_mat = coo_matrix((vals, (rows, cols)), shape=(len(rhs), n)).tocsr()
+        constraints.append(LinearConstraint(a_mat, np.array(rhs), np.array(rhs)))
+    res = milp(c_vec, constraints=constraints, bounds=Bounds(lo, hi), integrality=np.ones(n),
+               options={"disp": False, "time_limit": 30})
+    if res.x is None or res.status not in (0, 1):
+        return None
+    x = np.round(res.x)
+    delta = {c: int(x[j] - v[c]) for c, j in col.items() if x[j] != v[c]}
+    if not _balanced(table, delta) or not _fits(delta, v, lb, ub):
+        return None
+    return delta
+
+
+def _groups(table: Table, variable: np.ndarray) -> list[list[int]]:
+    """Connected groups of variable cells (through sums that hold two or more of them)."""
+    parent = list(range(len(table.keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for rel in table.relations:
+        members = [c for c in (rel.total, *rel.parts) if variable[c]]
+        for c in members[1:]:
+            parent[find(c)] = find(members[0])
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(variable):
+        groups[find(int(i))].append(int(i))
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------------------------------
+# the decision
+
+
+@dataclass
+class _State:
+    table: Table
+    limit: int
+    rounded: bool
+    status: np.ndarray
+    certs: _Certs = field(default_factory=_Certs)
+    solves: int = 0
+    constructed: int = 0
+
+    def refresh(self) -> None:
+        self.pub, self.derived = _published_values(self.table, self.status, self.rounded)
+        self.lb, self.ub = _bounds(self.table, self.status, self.limit, self.rounded, self.pub, self.derived)
+        self.fixed = self.lb == self.ub
+
+    def hide(self, cells: list[int]) -> None:
+        _hide(self.table, self.status, cells)
+
+    def targets(self) -> dict[tuple[int, str], float]:
+        """Every bound to prove: (cell, "up"/"down") -> the value the cell must be able to reach."""
+        t = self.table
+        v = t.value.astype(float)
+        hidden = self.status != PUBLISHED
+        small = (v >= 1) & (v < self.limit)
+        out: dict[tuple[int, str], float] = {}
+        for c in np.flatnonzero(hidden & small & (t.role != DENOMINATOR)):
+            out[(int(c), "up")] = self.limit - 1.0
+            out[(int(c), "down")] = 1.0
+        if self.rounded:
+            rounded = (self.status == PUBLISHED) & ~self.derived & (t.role != COMPLEMENT) & (v > 0)
+            for c in np.flatnonzero(rounded):
+                out[(int(c), "up")] = self.ub[c]
+                out[(int(c), "down")] = self.lb[c]
+        return {k: g for k, g in out.items() if not (k[1] == "up" and v[k[0]] >= g) and not (k[1] == "down" and v[k[0]] <= g)}
+
+    def movable(self) -> list[int]:
+        """Withheld cells that must be able to move (all but zeros and free denominators)."""
+        t = self.table
+        hidden = (self.status != PUBLISHED) & (t.role != DENOMINATOR) & ~self.fixed
+        return [int(c) for c in np.flatnonzero(hidden)]
+
+
+def _construct(state: _State, p: int) -> bool:
+    """Prove both bounds of primary cell ``p`` with cycles, withholding partners as needed."""
+    t = state.table
+    v = t.value.astype(float)
+    cycles = _cycles(t, p)
+    if not cycles:
+        return False
+    need = {"up": state.limit - 1 - int(v[p]), "down": int(v[p]) - 1}
+    plan: dict[str, dict[int, int]] = {}
+    newly: set[int] = set()
+    for direction, amount in need.items():
+        sign = 1 if direction == "up" else -1
+        # cheapest first: cycles through cells already withheld, then by cost
+        def cost(d: dict[int, int]) -> tuple[float, float]:
+            fresh = [c for c in d if state.status[c] == PUBLISHED and c not in newly]
+            return (sum(t.weight[c] for c in fresh), -min(v[c] for c in d))
+
+        total: dict[int, int] = {}
+        left = amount
+        for cyc in sorted(cycles, key=cost):
+            if left <= 0:
+                break
+            lb, ub = _hypothetical(state, sorted(newly | {c for c in cyc if state.status[c] == PUBLISHED}))
+            k = left
+            while k > 0 and not _fits(_combine(total, _scaled(cyc, sign * k)), v, lb, ub):
+                k -= 1
+            if k > 0 and all(state.status[c] != PUBLISHED or v[c] >= state.limit for c in cyc if c != p):
+                total = _combine(total, _scaled(cyc, sign * k))
+                newly.update(c for c in cyc if state.status[c] == PUBLISHED)
+                left -= k
+        if left > 0:
+            return False
+        plan[direction] = total
+    state.hide(sorted(newly))
+    state.refresh()
+    for direction, delta in plan.items():
+        if not _fits(delta, v, state.lb, state.ub):  # a partner's unit brought tighter bounds
+            return False
+        state.certs.add(delta, {(p, direction): (state.limit - 1.0 if direction == "up" else 1.0)}, v)
+    state.constructed += 1
+    return True
+
+
+def _hide(table: Table, status: np.ndarray, cells: list[int]) -> None:
+    """Withhold the units of ``cells`` (secondary), and every unit that needs a withheld cell."""
+    for c in cells:
+        for u in table.units[int(table.unit[c])]:
+            if status[u] == PUBLISHED:
+                status[u] = SECONDARY
+    changed = True
+    while changed:
+        changed = False
+        for unit, needed in table.requires.items():
+            members = table.units[unit]
+            if status[members[0]] == PUBLISHED and any(status[d] != PUBLISHED for d in needed):
+                status[members] = SECONDARY
+                changed = True
+
+
+def _hypothetical(state: _State, extra: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    if not extra:
+        return state.lb, state.ub
+    status = state.status.copy()
+    _hide(state.table, status, extra)
+    pub, derived = _published_values(state.table, status, state.rounded)
+    return _bounds(state.table, status, state.limit, state.rounded, pub, derived)
+
+
+def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: list[int]) -> list[tuple[int, str]]:
+    """Find certificates by integer programming; return the bounds that have none."""
+    t = state.table
+    v = t.value.astype(float)
+    certs = state.certs
+    open_t = {k: g for k, g in targets.items() if k[0] not in (certs.up if k[1] == "up" else certs.down)}
+    movers = [c for c in need_moving if c not in certs.moved]
+    if not open_t and not movers:
+        return []
+    groups = _groups(t, ~state.fixed)
+    group_of = {c: g_i for g_i, group in enumerate(groups) for c in group}
+    failures: list[tuple[int, str]] = []
+    for g_i, group in enumerate(groups):
+        mine = {k: g for k, g in open_t.items() if group_of.get(k[0]) == g_i}
+        mine_movers = [c for c in movers if group_of.get(c) == g_i]
+        if not mine and not mine_movers:
+            continue
+        for direction in ("up", "down"):
+            done_in = certs.up if direction == "up" else certs.down
+            todo = {k: g for k, g in mine.items() if k[1] == direction}
+            sign = 1.0 if direction == "up" else -1.0
+            # batch: push every open bound at once; repeat with those still open
+            while len(todo) > 1:
+                state.solves += 1
+                delta = _solve(t, v, state.lb, state.ub, group, {c: sign for (c, _d) in todo})
+                if delta is None:
+                    break
+                certs.add(delta, todo, v)
+                left = {k: g for k, g in todo.items() if k[0] not in done_in}
+                if len(left) == len(todo):
+                    break
+                todo = left
+            for (c, d), goal in todo.items():
+                if c in done_in:
+                    continue
+                state.solves += 1
+                delta = _solve(t, v, state.lb, state.ub, group, {c: sign})
+                if delta is not None:
+                    certs.add(delta, {(c, d): goal}, v)
+                if c not in done_in:
+                    failures.append((c, d))
+        for c in mine_movers:
+            if c in certs.moved:
+                continue
+            for sign in (1.0, -1.0):
+                state.solves += 1
+                delta = _solve(t, v, state.lb, state.ub, group, {c: sign}, {c: (v[c] - 1, v[c] + 1)})
+                if delta is not None and delta.get(c, 0):
+                    certs.add(delta, {}, v)
+                    break
+            else:
+                failures.append((c, "move"))
+    return failures
+
+
+def _candidates(state: _State, c: int) -> list[int]:
+    """Published cells whose withholding could free ``c``: in its sums first, then two steps out."""
+    t = state.table
+    v = t.value
+    near: list[int] = []
+    seen = {c}
+    frontier = [c]
+    for _ in range(3):
+        nxt = []
+        for x in frontier:
+            for r in t.of_cell[x]:
+                rel = t.relations[r]
+                for m in (rel.total, *rel.parts):
+                    if m not in seen:
+                        seen.add(m)
+                        nxt.append(m)
+        ring = [m for m in nxt if state.status[m] == PUBLISHED and v[m] >= state.limit and t.role[m] != COMPLEMENT]
+        near.extend(sorted(ring, key=lambda m: (t.weight[m], -v[m])))
+        frontier = nxt
+    if state.rounded and state.status[c] == PUBLISHED:
+        near.insert(0, c)  # a rounded figure that could be narrowed can itself be withheld
+    return near
+
+
+def decide(table: Table, limit: int = 5, rounded: bool = False) -> Decision:
+    """Which cells of ``table`` to publish (see the module docstring for what is proved)."""
+    t = table
+    v = t.value.astype(float)
+    small = (v >= 1) & (v < limit)
+    status = np.zeros(len(t.keys), dtype=np.int8)
+    for cells in t.units.values():
+        if any(small[c] and t.role[c] != DENOMINATOR for c in cells):
+            status[cells] = PRIMARY
+    _hide(t, status, [])
+    state = _State(t, limit, rounded, status)
+    state.refresh()
+    # 1. cycles for the primary cells, smallest first (they need the most room)
+    for p in sorted(np.flatnonzero((state.status == PRIMARY) & small & (t.role != DENOMINATOR)).tolist(),
+                    key=lambda c: (v[c], t.keys[c])):
+        _construct(state, int(p))
+    # 2. integer programming for every bound still unproved; withhold more where none exists
+    for _round in range(10 * len(t.keys) + 10):
+        state.certs.revalidate(t, v, state.lb, state.ub, state.fixed)
+        failures = _prove(state, state.targets(), state.movable())
+        if not failures:
+            break
+        # one more withheld cell per failing group, then prove again
+        groups = _groups(t, ~state.fixed)
+        group_of = {c: g_i for g_i, group in enumerate(groups) for c in group}
+        fixed_groups: set[int] = set()
+        for c, _direction in failures:
+            g = group_of.get(c, -1 - c)
+            if g in fixed_groups:
+                continue
+            pick = next((m for m in _candidates(state, c) if state.status[m] == PUBLISHED), None)
+            if pick is None:  # pragma: no cover - nothing left to withhold near the cell
+                raise RuntimeError(f"cannot protect {t.keys[c]}")
+            state.hide([pick])
+            fixed_groups.add(g)
+        state.refresh()
+    else:  # pragma: no cover
+        raise RuntimeError("secondary suppression did not converge")
+    pub = np.where(state.status == PUBLISHED, state.pub, np.nan)
+    return Decision(state.status.copy(), pub, state.derived.copy(),
+                    {"by_cycles": state.constructed, "integer_programs": state.solves})
