@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-BIG = 10_000_000.0
+BIG = 10_000_000.0  # no bound (a count the intruder cannot bound from above)
 BASE = ("current", "prev_1y", "prev_2y", "prev_3y")
 OFFSET = {"current": 0, "prev_1y": -12, "prev_2y": -24, "prev_3y": -36}
 
@@ -313,7 +313,7 @@ class Problem:
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)  # coef, low, high
     binaries: list[int] = field(default_factory=list)
 
-    def var(self, name: tuple[str, str], lb: float = 0.0, ub: float = math.inf) -> int:
+    def var(self, name: tuple[str, str], lb: float = 0.0, ub: float = BIG) -> int:
         self.names.append(name)
         self.lb.append(lb)
         self.ub.append(ub)
@@ -338,7 +338,7 @@ class Problem:
             self._bounds = Bounds(self.lb, self.ub)
             self._built = (n, len(self.rows))
         res = milp(c, constraints=self._cons, bounds=self._bounds, integrality=np.ones(n))
-        if res.status == 3:
+        if res.status == 3:  # pragma: no cover - every variable is bounded (BIG stands for "no bound")
             return "unbounded", None
         if res.x is None:
             return "infeasible", None
@@ -359,6 +359,29 @@ def attack(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str, str], 
 
 
 def _attack_month(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str, str], float], month: str) -> list[str]:
+    built = _programme(know, layout, side, month, rule_only=False)
+    cache: list[Built] = []
+
+    def rule_only() -> Problem:
+        """The same month with every non-zero count withheld: what the rule's marks alone say."""
+        if not cache:
+            cache.append(_programme(know, layout, side, month, rule_only=True))
+        return cache[0].prob
+
+    return built.lies + _bounds(built, rule_only, know.limit, month)
+
+
+@dataclass
+class Built:
+    prob: Problem
+    targets: list[tuple[str, int, float, float]]  # (what, variable, must reach low, must reach high)
+    pinned: list[tuple[str, int]]
+    shares: list[tuple[str, int, int]]  # withheld primary percentages: (what, numerator, denominator)
+    lies: list[str]
+
+
+def _programme(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str, str], float], month: str,
+               rule_only: bool) -> Built:
     lim = know.limit
     prob = Problem()
     cells = {k[1:]: v for k, v in know.cells.items() if k[0] == month}  # (ind, level, force, area) -> Seen
@@ -414,6 +437,8 @@ def _attack_month(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str,
                     targets.append((name, j, 1.0, lim - 1.0))
                 else:
                     pinned_checks.append((name, j))
+            elif seen.value is not None and rule_only:
+                prob.lb[j], prob.ub[j] = (0.0, 0.0) if seen.value == 0 else (float(lim), BIG)
             elif seen.value is not None:
                 _shown(prob, know, j, seen.value, _derived(know, layout, side, month, ind, level, force, area, cells), targets, name, lies)
         elif m == "proportion":
@@ -437,7 +462,10 @@ def _attack_month(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str,
                 pinned_checks.append((name + " numerator", n))
                 small_shares.append((name, n, d))
             elif seen.num is not None and seen.den is not None:
-                if not know.rounded:
+                if rule_only:
+                    prob.rows.append(({n: 1.0}, *((0.0, 0.0) if seen.num == 0 else (lim, math.inf))))
+                    prob.rows.append(({d: 1.0, n: -1.0}, *((0.0, 0.0) if seen.num == seen.den else (lim, math.inf))))
+                elif not know.rounded:
                     prob.lb[n] = prob.ub[n] = seen.num
                     prob.rows.append(({d: 1.0}, seen.den, seen.den))
                 else:
@@ -445,14 +473,14 @@ def _attack_month(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str,
                     _shown(prob, know, n, seen.num, derived, targets, name + " numerator", lies)
                     if seen.num < seen.den:
                         prob.rows.append(({d: 1.0, n: -1.0}, lim, math.inf))
-    return lies + _bounds(prob, targets, pinned_checks, small_shares, lim, month)
+    return Built(prob, targets, pinned_checks, small_shares, lies)
 
 
 def _withheld(prob: Problem, j: int, kind: str, lim: int) -> None:
     if kind == "primary":
         prob.lb[j], prob.ub[j] = 1.0, lim - 1.0
     else:
-        prob.lb[j], prob.ub[j] = float(lim), math.inf
+        prob.lb[j], prob.ub[j] = float(lim), BIG
 
 
 def _shown(prob: Problem, know: Knowledge, j: int, value: float, derived: bool | None,
@@ -508,8 +536,15 @@ def _derived(know: Knowledge, layout: Layout, side: Mapping[tuple[str, str, str]
     return None
 
 
-def _bounds(prob: Problem, targets: list[tuple[str, int, float, float]], pinned: list[tuple[str, int]],
-            shares: list[tuple[str, int, int]], lim: int, month: str) -> list[str]:
+def _extreme(prob: Problem, coef: Mapping[int, float]) -> float:
+    _status, x = prob.solve(coef)
+    if x is None:  # pragma: no cover - the programme was feasible before
+        return math.nan
+    return float(sum(w * x[j] for j, w in coef.items()))
+
+
+def _bounds(built: Built, rule_only: Any, lim: int, month: str) -> list[str]:
+    prob = built.prob
     if not prob.names:
         return []
     findings: list[str] = []
@@ -519,7 +554,7 @@ def _bounds(prob: Problem, targets: list[tuple[str, int, float, float]], pinned:
     points = [x0]
     # batch: push every open bound at once and keep the points found; then one by one
     for direction in (1.0, -1.0):
-        open_ = {j for _n, j, _a, _b in targets}
+        open_ = {j for _n, j, _a, _b in built.targets}
         for _ in range(50):
             if not open_:
                 break
@@ -527,37 +562,37 @@ def _bounds(prob: Problem, targets: list[tuple[str, int, float, float]], pinned:
             if x is None:
                 break
             points.append(x)
-            reached = {j for _n, j, a, b in targets if j in open_ and ((direction > 0 and x[j] >= b) or (direction < 0 and x[j] <= a))}
+            reached = {j for _n, j, a, b in built.targets
+                       if j in open_ and ((direction > 0 and x[j] >= b) or (direction < 0 and x[j] <= a))}
             if not reached:
                 break
             open_ -= reached
-
-    def extreme(coef: Mapping[int, float]) -> float:
-        status, x = prob.solve(coef)
-        if status == "unbounded":
-            return math.inf
-        if x is None:  # pragma: no cover - the programme was feasible above
-            return math.nan
-        return float(sum(w * x[j] for j, w in coef.items()))
-
     arr = np.array(points)
-    for name, j, a, b in targets:
+    for name, j, a, b in built.targets:
         hi, lo = arr[:, j].max(), arr[:, j].min()
         if hi < b:
-            hi = extreme({j: 1.0})
+            hi = _extreme(prob, {j: 1.0})
         if lo > a:
-            lo = -extreme({j: -1.0})
+            lo = -_extreme(prob, {j: -1.0})
+        if (hi < b or lo > a) and "rounded" not in name:
+            # small cells summing to a small total narrow each other by the rule's own marks
+            a = max(a, -_extreme(rule_only(), {j: -1.0}))
+            b = min(b, _extreme(rule_only(), {j: 1.0}))
         if hi < b or lo > a:
             findings.append(f"{name}: bounded to {lo:g}..{hi:g}, the rule allows {a:g}..{b:g}")
-    for name, j in pinned:
+    for name, j in built.pinned:
         if len(np.unique(arr[:, j])) > 1:
             continue
-        if extreme({j: 1.0}) <= -extreme({j: -1.0}):
+        pinned = _extreme(prob, {j: 1.0}) <= -_extreme(prob, {j: -1.0})
+        if pinned and _extreme(rule_only(), {j: 1.0}) > -_extreme(rule_only(), {j: -1.0}):
             findings.append(f"{name}: pinned")
-    for name, n, d in shares:
-        n_hi, n_lo = extreme({n: 1.0}), -extreme({n: -1.0})
-        c_hi, c_lo = extreme({d: 1.0, n: -1.0}), -extreme({d: -1.0, n: 1.0})
-        if not ((n_lo <= 1 and n_hi >= lim - 1) or (c_lo <= 1 and c_hi >= lim - 1)):
+    for name, n, d in built.shares:
+        ranges = [(-_extreme(q, {n: -1.0}), _extreme(q, {n: 1.0}), -_extreme(q, {d: -1.0, n: 1.0}),
+                   _extreme(q, {d: 1.0, n: -1.0})) for q in (prob, rule_only())]
+        (n_lo, n_hi, c_lo, c_hi), (rn_lo, rn_hi, rc_lo, rc_hi) = ranges
+        ok = ((n_lo <= max(1, rn_lo) and n_hi >= min(lim - 1, rn_hi)) or
+              (c_lo <= max(1, rc_lo) and c_hi >= min(lim - 1, rc_hi)))
+        if not ok:
             findings.append(f"{name}: numerator {n_lo:g}..{n_hi:g}, complement {c_lo:g}..{c_hi:g}; "
                             f"neither keeps 1..{lim - 1}")
     return findings

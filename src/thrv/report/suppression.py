@@ -25,6 +25,7 @@ relation crosses months and the decision for a month never changes when the stor
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -186,29 +187,38 @@ def _fits(delta: dict[int, int], v: np.ndarray, lb: np.ndarray, ub: np.ndarray) 
 
 @dataclass
 class _Certs:
-    """Certificates found so far: a perturbation of the true table per (cell, direction)."""
+    """Certificates found so far: for each cell and direction, the furthest value a whole
+    table within the bounds puts it at (and that table, as a perturbation of the truth)."""
 
-    up: dict[int, dict[int, int]] = field(default_factory=dict)
-    down: dict[int, dict[int, int]] = field(default_factory=dict)
+    best: dict[tuple[int, str], tuple[float, dict[int, int]]] = field(default_factory=dict)
     moved: dict[int, dict[int, int]] = field(default_factory=dict)  # cell -> a perturbation moving it
 
-    def add(self, delta: dict[int, int], targets: dict[tuple[int, str], float], v: np.ndarray) -> None:
+    def add(self, delta: dict[int, int], v: np.ndarray) -> None:
         for c, d in delta.items():
-            if d != 0 and c not in self.moved:
-                self.moved[c] = delta
-        for (c, direction), goal in targets.items():
-            x = v[c] + delta.get(c, 0)
-            if direction == "up" and x >= goal and c not in self.up:
-                self.up[c] = delta
-            elif direction == "down" and x <= goal and c not in self.down:
-                self.down[c] = delta
+            if not d:
+                continue
+            self.moved.setdefault(c, delta)
+            key = (c, "up" if d > 0 else "down")
+            x = v[c] + d
+            old = self.best.get(key)
+            if old is None or (x > old[0] if d > 0 else x < old[0]):
+                self.best[key] = (x, delta)
 
-    def revalidate(self, table: Table, v: np.ndarray, lb: np.ndarray, ub: np.ndarray, fixed: np.ndarray) -> None:
+    def reached(self, c: int, direction: str, goal: float) -> bool:
+        b = self.best.get((c, direction))
+        return b is not None and (b[0] >= goal if direction == "up" else b[0] <= goal)
+
+    def revalidate(self, changed: set[int], v: np.ndarray, lb: np.ndarray, ub: np.ndarray, fixed: np.ndarray) -> None:
+        """Drop certificates that a change of bounds (on ``changed`` cells) has made invalid."""
+        if not changed:
+            return
+
         def ok(d: dict[int, int]) -> bool:
+            if changed.isdisjoint(d):
+                return True
             return _fits(d, v, lb, ub) and not any(fixed[c] for c, x in d.items() if x)
 
-        self.up = {c: d for c, d in self.up.items() if ok(d)}
-        self.down = {c: d for c, d in self.down.items() if ok(d)}
+        self.best = {k: b for k, b in self.best.items() if ok(b[1])}
         self.moved = {c: d for c, d in self.moved.items() if ok(d)}
 
 
@@ -239,6 +249,31 @@ def _cycles(table: Table, p: int) -> list[dict[int, int]]:
                 continue
             out.append({p: 1, s: -1, b: -1, b2: 1})
     return [d for d in out if _balanced(table, d)]
+
+
+def _chain(table: Table, q: int, lb: np.ndarray, ub: np.ndarray, v: np.ndarray, sign: int) -> list[int]:
+    """Cells to move with ``q`` (all by the same amount): every total above it and, where a
+    total is also a sum of other parts (a denominator = numerator + complement), the part
+    with most room. Returns [] when the sums cannot be balanced this way."""
+    room = np.where(sign > 0, ub - v, v - lb)
+    chosen = {q}
+    frontier = [q]
+    while frontier:
+        c = frontier.pop()
+        for r in table.of_cell[c]:
+            rel = table.relations[r]
+            if c in rel.parts and rel.total not in chosen:
+                chosen.add(rel.total)
+                frontier.append(rel.total)
+            elif c == rel.total and not chosen.intersection(rel.parts):
+                part = max(rel.parts, key=lambda x: (room[x], -x))
+                if room[part] <= 0:
+                    return []
+                chosen.add(part)
+                frontier.append(part)
+        if len(chosen) > 200:
+            return []
+    return sorted(chosen)
 
 
 def _scaled(delta: dict[int, int], k: int) -> dict[int, int]:
@@ -346,14 +381,35 @@ class _State:
     certs: _Certs = field(default_factory=_Certs)
     solves: int = 0
     constructed: int = 0
+    chained: int = 0
+    #: bounds no withholding can give: the cell is fixed by published zeros and known constants
+    inherent: set[tuple[int, str]] = field(default_factory=set)
+    #: goals lowered to what the rule's own marks allow (small cells summing to a small total)
+    goal: dict[tuple[int, str], float] = field(default_factory=dict)
+    checked: set[tuple[int, str]] = field(default_factory=set)
+    changed: set[int] = field(default_factory=set)
+    pending: list[dict[int, int]] = field(default_factory=list)
 
     def refresh(self) -> None:
+        old = (getattr(self, "lb", None), getattr(self, "ub", None))
         self.pub, self.derived = _published_values(self.table, self.status, self.rounded)
         self.lb, self.ub = _bounds(self.table, self.status, self.limit, self.rounded, self.pub, self.derived)
         self.fixed = self.lb == self.ub
+        if old[0] is not None:
+            self.changed = set(np.flatnonzero((old[0] != self.lb) | (old[1] != self.ub)).tolist())
+        else:
+            self.changed = set()
 
     def hide(self, cells: list[int]) -> None:
         _hide(self.table, self.status, cells)
+
+    def targets_raw(self) -> dict[tuple[int, str], float]:
+        saved, self.goal = self.goal, {}
+        inherent, self.inherent = self.inherent, set()
+        try:
+            return self.targets()
+        finally:
+            self.goal, self.inherent = saved, inherent
 
     def targets(self) -> dict[tuple[int, str], float]:
         """Every bound to prove: (cell, "up"/"down") -> the value the cell must be able to reach."""
@@ -370,13 +426,25 @@ class _State:
             for c in np.flatnonzero(rounded):
                 out[(int(c), "up")] = self.ub[c]
                 out[(int(c), "down")] = self.lb[c]
-        return {k: g for k, g in out.items() if not (k[1] == "up" and v[k[0]] >= g) and not (k[1] == "down" and v[k[0]] <= g)}
+        out = {k: self.goal.get(k, g) for k, g in out.items()}
+        return {k: g for k, g in out.items() if not (k[1] == "up" and v[k[0]] >= g)
+                and not (k[1] == "down" and v[k[0]] <= g) and k not in self.inherent}
+
+    def rule_only(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds an intruder would have if every non-zero cell were withheld: only the
+        rule's marks (small or not) and the zeros. Nothing published can do better."""
+        if not hasattr(self, "_rule_only"):
+            v = self.table.value
+            status = np.where(v > 0, SECONDARY, PUBLISHED).astype(np.int8)
+            pub, derived = _published_values(self.table, status, False)
+            self._rule_only = _bounds(self.table, status, self.limit, False, pub, derived)
+        return self._rule_only
 
     def movable(self) -> list[int]:
         """Withheld cells that must be able to move (all but zeros and free denominators)."""
         t = self.table
         hidden = (self.status != PUBLISHED) & (t.role != DENOMINATOR) & ~self.fixed
-        return [int(c) for c in np.flatnonzero(hidden)]
+        return [int(c) for c in np.flatnonzero(hidden) if (int(c), "move") not in self.inherent]
 
 
 def _construct(state: _State, p: int) -> bool:
@@ -414,10 +482,10 @@ def _construct(state: _State, p: int) -> bool:
         plan[direction] = total
     state.hide(sorted(newly))
     state.refresh()
-    for direction, delta in plan.items():
+    for delta in plan.values():
         if not _fits(delta, v, state.lb, state.ub):  # a partner's unit brought tighter bounds
             return False
-        state.certs.add(delta, {(p, direction): (state.limit - 1.0 if direction == "up" else 1.0)}, v)
+        state.certs.add(delta, v)
     state.constructed += 1
     return True
 
@@ -452,8 +520,21 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
     t = state.table
     v = t.value.astype(float)
     certs = state.certs
-    open_t = {k: g for k, g in targets.items() if k[0] not in (certs.up if k[1] == "up" else certs.down)}
+    open_t = {k: g for k, g in targets.items() if not certs.reached(k[0], k[1], g)}
     movers = [c for c in need_moving if c not in certs.moved]
+    if not open_t and not movers:
+        return []
+    # cheap first: move the cell with every total above it
+    for (c, d), goal in list(open_t.items()):
+        sign = 1 if d == "up" else -1
+        cells = _chain(t, c, state.lb, state.ub, v, sign)
+        if cells:
+            k = int(abs(goal - v[c]))
+            delta = dict.fromkeys(cells, sign * k)
+            if _balanced(t, delta) and _fits(delta, v, state.lb, state.ub) and not any(state.fixed[x] for x in cells):
+                certs.add(delta, v)
+                state.chained += 1
+    open_t = {k: g for k, g in open_t.items() if not certs.reached(k[0], k[1], g)}
     if not open_t and not movers:
         return []
     groups = _groups(t, ~state.fixed)
@@ -465,28 +546,28 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
         if not mine and not mine_movers:
             continue
         for direction in ("up", "down"):
-            done_in = certs.up if direction == "up" else certs.down
             todo = {k: g for k, g in mine.items() if k[1] == direction}
             sign = 1.0 if direction == "up" else -1.0
             # batch: push every open bound at once; repeat with those still open
             while len(todo) > 1:
                 state.solves += 1
-                delta = _solve(t, v, state.lb, state.ub, group, {c: sign for (c, _d) in todo})
+                caps = {c: ((-np.inf, g) if sign > 0 else (g, np.inf)) for (c, _d), g in todo.items()}
+                delta = _solve(t, v, state.lb, state.ub, group, {c: sign for (c, _d) in todo}, caps)
                 if delta is None:
                     break
-                certs.add(delta, todo, v)
-                left = {k: g for k, g in todo.items() if k[0] not in done_in}
+                certs.add(delta, v)
+                left = {k: g for k, g in todo.items() if not certs.reached(k[0], k[1], g)}
                 if len(left) == len(todo):
                     break
                 todo = left
             for (c, d), goal in todo.items():
-                if c in done_in:
+                if certs.reached(c, d, goal):
                     continue
                 state.solves += 1
                 delta = _solve(t, v, state.lb, state.ub, group, {c: sign})
                 if delta is not None:
-                    certs.add(delta, {(c, d): goal}, v)
-                if c not in done_in:
+                    certs.add(delta, v)
+                if not certs.reached(c, d, goal):
                     failures.append((c, d))
         for c in mine_movers:
             if c in certs.moved:
@@ -495,11 +576,122 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
                 state.solves += 1
                 delta = _solve(t, v, state.lb, state.ub, group, {c: sign}, {c: (v[c] - 1, v[c] + 1)})
                 if delta is not None and delta.get(c, 0):
-                    certs.add(delta, {}, v)
+                    certs.add(delta, v)
                     break
             else:
                 failures.append((c, "move"))
     return failures
+
+
+def _beyond_the_rule(state: _State, failure: tuple[int, str]) -> bool:
+    """True when the bound asked for is more than the rule's own marks allow (then the goal
+    becomes what they allow, or the cell is fixed by zeros and known constants)."""
+    if state.status[failure[0]] == PUBLISHED:
+        return False  # a rounded count keeps all its rounding (or is withheld itself)
+    if failure in state.inherent or failure in state.checked:
+        return failure in state.inherent or state.certs.reached(failure[0], failure[1], state.goal.get(failure, math.nan))
+    state.checked.add(failure)
+    c, direction = failure
+    t = state.table
+    v = t.value.astype(float)
+    lb, ub = state.rule_only()
+    group = next((g for g in _groups(t, lb != ub) if c in g), [c])
+    state.solves += 1
+    if direction == "move":
+        up = _solve(t, v, lb, ub, group, {c: 1.0}, {c: (v[c] - 1, v[c] + 1)})
+        down = _solve(t, v, lb, ub, group, {c: -1.0}, {c: (v[c] - 1, v[c] + 1)})
+        if not (up and up.get(c)) and not (down and down.get(c)):
+            state.inherent.add(failure)
+            return True
+        return False
+    sign = 1.0 if direction == "up" else -1.0
+    delta = _solve(t, v, lb, ub, group, {c: sign})
+    reach = v[c] + (delta or {}).get(c, 0)
+    goal = state.targets_raw().get(failure)
+    if goal is None or (reach - goal) * sign >= 0:
+        return False
+    state.goal[failure] = reach
+    if state.certs.reached(c, direction, reach) or reach == v[c]:
+        if reach == v[c]:
+            state.inherent.add(failure)
+        return True
+    return False
+
+
+def _repair(state: _State, c: int, direction: str) -> tuple[list[int], dict[int, int] | None]:
+    """Published cells to withhold so that ``c`` can reach its goal: the cheapest set (by
+    weight) that a table within the rule's own bounds needs to move beyond their published
+    bounds. One integer programme: x within the rule-only bounds, x_c at the goal, and the
+    distance of each published cell outside its published interval paid at its weight."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    t = state.table
+    v = t.value.astype(float)
+    lb0, ub0 = state.rule_only()
+    group = next((g for g in _groups(t, lb0 != ub0) if c in g), [c])
+    col = {x: j for j, x in enumerate(group)}
+    payers = [x for x in group if state.status[x] == PUBLISHED and (state.lb[x] > lb0[x] or state.ub[x] < ub0[x])]
+    n = len(group) + 2 * len(payers)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    lo: list[float] = []
+    hi: list[float] = []
+
+    def row(coef: dict[int, float], a: float, b: float) -> None:
+        k = len(lo)
+        for j, w in coef.items():
+            rows.append(k)
+            cols.append(j)
+            vals.append(w)
+        lo.append(a)
+        hi.append(b)
+
+    for r_i in sorted({r for x in group for r in t.of_cell[x]}):
+        rel = t.relations[r_i]
+        b = rel.constant
+        coef: dict[int, float] = defaultdict(float)
+        for x, sign in ((rel.total, 1.0), *((q, -1.0) for q in rel.parts)):
+            if x in col:
+                coef[col[x]] += sign
+            else:
+                b -= sign * v[x]
+        row({j: a for j, a in coef.items() if a}, b, b)
+    cost = np.zeros(n)
+    for k, x in enumerate(payers):
+        up, down = len(group) + 2 * k, len(group) + 2 * k + 1
+        row({col[x]: 1.0, up: -1.0}, -np.inf, state.ub[x])  # x - above <= published high
+        row({col[x]: 1.0, down: 1.0}, state.lb[x], np.inf)  # x + below >= published low
+        cost[up] = cost[down] = t.weight[x]
+    goal = state.targets().get((c, direction))
+    lower = np.concatenate([[lb0[x] for x in group], np.zeros(2 * len(payers))])
+    upper = np.concatenate([[ub0[x] for x in group], np.full(2 * len(payers), np.inf)])
+    if direction == "move":
+        upper[col[c]] = min(upper[col[c]], v[c] + 1)
+        lower[col[c]] = max(lower[col[c]], v[c] - 1)
+        # any move will do: ask for up, then down
+        options = [(col[c], v[c] + 1), (col[c], v[c] - 1)]
+    else:
+        options = [(col[c], goal)] if goal is not None else []
+    if c not in col:
+        return [], None
+    a_mat = coo_matrix((vals, (rows, cols)), shape=(len(lo), n)).tocsr()
+    for j, want in options:
+        lw, up_ = lower.copy(), upper.copy()
+        lw[j] = up_[j] = want
+        if lw[j] < lower[j] or up_[j] > upper[j]:
+            continue
+        state.solves += 1
+        res = milp(cost, constraints=[LinearConstraint(a_mat, np.array(lo), np.array(hi))], bounds=Bounds(lw, up_),
+                   integrality=np.concatenate([np.ones(len(group)), np.zeros(2 * len(payers))]),
+                   options={"disp": False, "time_limit": 30})
+        if res.x is None:
+            continue
+        x = res.x
+        delta = {g: round(x[j] - v[g]) for g, j in col.items() if round(x[j]) != v[g]}
+        return [p for k, p in enumerate(payers) if x[len(group) + 2 * k] + x[len(group) + 2 * k + 1] > 0.5], delta
+    return [], None
 
 
 def _candidates(state: _State, c: int) -> list[int]:
@@ -523,7 +715,9 @@ def _candidates(state: _State, c: int) -> list[int]:
         frontier = nxt
     if state.rounded and state.status[c] == PUBLISHED:
         near.insert(0, c)  # a rounded figure that could be narrowed can itself be withheld
-    return near
+    rest = [m for m in range(len(t.keys)) if m not in seen and state.status[m] == PUBLISHED and v[m] >= state.limit
+            and t.role[m] != COMPLEMENT]
+    return near + sorted(rest, key=lambda m: (t.weight[m], -v[m]))
 
 
 def decide(table: Table, limit: int = 5, rounded: bool = False) -> Decision:
@@ -538,32 +732,54 @@ def decide(table: Table, limit: int = 5, rounded: bool = False) -> Decision:
     _hide(t, status, [])
     state = _State(t, limit, rounded, status)
     state.refresh()
-    # 1. cycles for the primary cells, smallest first (they need the most room)
-    for p in sorted(np.flatnonzero((state.status == PRIMARY) & small & (t.role != DENOMINATOR)).tolist(),
+    # 1. cycles for the primary cells, smallest first (they need the most room). Under
+    # rounding the published neighbours' own rounding often protects a small cell without
+    # any partner, so there integer programming chooses partners only where needed.
+    for p in [] if rounded else sorted(np.flatnonzero((state.status == PRIMARY) & small & (t.role != DENOMINATOR)).tolist(),
                     key=lambda c: (v[c], t.keys[c])):
         _construct(state, int(p))
     # 2. integer programming for every bound still unproved; withhold more where none exists
     for _round in range(10 * len(t.keys) + 10):
-        state.certs.revalidate(t, v, state.lb, state.ub, state.fixed)
+        state.certs.revalidate(state.changed, v, state.lb, state.ub, state.fixed)
+        state.changed = set()
+        for delta in state.pending:  # the repairs' own tables, if still within the bounds
+            if _fits(delta, v, state.lb, state.ub) and not any(state.fixed[x] for x, d in delta.items() if d):
+                state.certs.add(delta, v)
+        state.pending = []
         failures = _prove(state, state.targets(), state.movable())
         if not failures:
             break
-        # one more withheld cell per failing group, then prove again
-        groups = _groups(t, ~state.fixed)
-        group_of = {c: g_i for g_i, group in enumerate(groups) for c in group}
-        fixed_groups: set[int] = set()
-        for c, _direction in failures:
-            g = group_of.get(c, -1 - c)
-            if g in fixed_groups:
+        # withhold the cheapest cells that let each failing bound be reached, then prove again
+        near: set[int] = set()
+        progress = False
+        for c, how in failures:
+            if c in near:
                 continue
-            pick = next((m for m in _candidates(state, c) if state.status[m] == PUBLISHED), None)
-            if pick is None:  # pragma: no cover - nothing left to withhold near the cell
+            picks, delta = _repair(state, c, how)
+            if delta is None and _beyond_the_rule(state, (c, how)):
+                progress = True
+                continue  # the goal is now what the rule's marks allow (or nothing can move the cell)
+            if delta is None:
+                picks = [m for m in _candidates(state, c) if state.status[m] == PUBLISHED][:1]
+            if not picks and delta is not None:
+                state.certs.add(delta, v)
+                progress = True
+                continue
+            if not picks:  # pragma: no cover - then every cell is withheld, which the rule-only check covers
                 raise RuntimeError(f"cannot protect {t.keys[c]}")
-            state.hide([pick])
-            fixed_groups.add(g)
+            state.hide(picks)
+            if delta is not None:
+                state.pending.append(delta)
+            progress = True
+            for m in (*picks, c):
+                for r in t.of_cell[m]:
+                    near.update((t.relations[r].total, *t.relations[r].parts))
+        if not progress:  # pragma: no cover
+            raise RuntimeError("secondary suppression made no progress")
         state.refresh()
     else:  # pragma: no cover
         raise RuntimeError("secondary suppression did not converge")
     pub = np.where(state.status == PUBLISHED, state.pub, np.nan)
     return Decision(state.status.copy(), pub, state.derived.copy(),
-                    {"by_cycles": state.constructed, "integer_programs": state.solves})
+                    {"by_cycles": state.constructed, "by_chains": state.chained, "integer_programs": state.solves,
+                     "inherent": len(state.inherent)})
