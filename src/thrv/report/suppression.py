@@ -526,13 +526,13 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
         return []
     # cheap first: move the cell with every total above it
     for (c, d), goal in list(open_t.items()):
-        sign = 1 if d == "up" else -1
-        cells = _chain(t, c, state.lb, state.ub, v, sign)
+        step = 1 if d == "up" else -1
+        cells = _chain(t, c, state.lb, state.ub, v, step)
         if cells:
             k = int(abs(goal - v[c]))
-            delta = dict.fromkeys(cells, sign * k)
-            if _balanced(t, delta) and _fits(delta, v, state.lb, state.ub) and not any(state.fixed[x] for x in cells):
-                certs.add(delta, v)
+            chain = dict.fromkeys(cells, step * k)
+            if _balanced(t, chain) and _fits(chain, v, state.lb, state.ub) and not any(state.fixed[x] for x in cells):
+                certs.add(chain, v)
                 state.chained += 1
     open_t = {k: g for k, g in open_t.items() if not certs.reached(k[0], k[1], g)}
     if not open_t and not movers:
@@ -540,6 +540,7 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
     groups = _groups(t, ~state.fixed)
     group_of = {c: g_i for g_i, group in enumerate(groups) for c in group}
     failures: list[tuple[int, str]] = []
+    delta: dict[int, int] | None
     for g_i, group in enumerate(groups):
         mine = {k: g for k, g in open_t.items() if group_of.get(k[0]) == g_i}
         mine_movers = [c for c in movers if group_of.get(c) == g_i]
@@ -742,9 +743,9 @@ def decide(table: Table, limit: int = 5, rounded: bool = False) -> Decision:
     for _round in range(10 * len(t.keys) + 10):
         state.certs.revalidate(state.changed, v, state.lb, state.ub, state.fixed)
         state.changed = set()
-        for delta in state.pending:  # the repairs' own tables, if still within the bounds
-            if _fits(delta, v, state.lb, state.ub) and not any(state.fixed[x] for x, d in delta.items() if d):
-                state.certs.add(delta, v)
+        for repaired in state.pending:  # the repairs' own tables, if still within the bounds
+            if _fits(repaired, v, state.lb, state.ub) and not any(state.fixed[x] for x, d in repaired.items() if d):
+                state.certs.add(repaired, v)
         state.pending = []
         failures = _prove(state, state.targets(), state.movable())
         if not failures:
@@ -752,6 +753,7 @@ def decide(table: Table, limit: int = 5, rounded: bool = False) -> Decision:
         # withhold the cheapest cells that let each failing bound be reached, then prove again
         near: set[int] = set()
         progress = False
+        delta: dict[int, int] | None
         for c, how in failures:
             if c in near:
                 continue
