@@ -494,6 +494,12 @@ WINDOWS: dict[str, tuple[Any, ...]] = {
     **dict.fromkeys(("spc_variation", "spc_rules", "spc_mean", "spc_lcl", "spc_ucl", "spc_points"), (_SPC,)),
     **dict.fromkeys(("history_months", "history_from", "rank_low", "rank_high"), (_ALL,)),
 }
+#: withheld columns a reader sees a mark in ("<5" or "[c]"); other withheld columns are empty
+MARKED = {
+    "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline",
+    "label", "label_1y", "label_3y", "label_prev_1y", "label_national", "rate_per_1000", "rate_per_1000_month",
+    "spc_variation",
+}
 #: columns that describe a row, not a figure from its months (never withheld)
 PLAIN = {
     "indicator", "area", "area_level", "month", "title", "group", "force", "area_code", "measure",
@@ -570,7 +576,7 @@ def _mask(model: dict[str, Any], published: _Published, rule: DisclosureRule, wh
         measure = row.get("measure")
         for col, kind in hidden.items():
             small_count = measure == "count" and col in {"current", "prev_1y", "prev_2y", "prev_3y"} and kind == PRIMARY
-            row[col] = rule.marker if small_count else SECONDARY_MARKER
+            row[col] = rule.marker if small_count else SECONDARY_MARKER if col in MARKED else None
         base_kinds = [hidden[k] for k in ("current", "prev_1y", "prev_2y", "prev_3y") if k in hidden]
         for k in base_kinds:
             counts[KIND_NAMES[k]] += 1
@@ -669,13 +675,23 @@ def public_pack(
     month: str,
     rule: DisclosureRule | None = None,
     area: str | None = None,
+    levels: Iterable[str] | None = None,
     indicator_files: Iterable[Any] | None = None,
     areas_file: Any = None,
     options: CompareOptions | None = None,
 ) -> dict[str, Any]:
-    """The public pack model of one month (optionally one area's view), from an open store."""
+    """The public pack model of one month from an open store: a view of the release.
+
+    ``area`` and ``levels`` narrow the view (LSOA rows are never published).
+    """
     release = build_release(store, rule, indicator_files, areas_file, options)
-    return public_view(release, month, area) if area else release.model(month)
+    model = public_view(release, month, area)
+    if levels is not None:
+        wanted = set(levels) & set(PUBLIC_LEVELS)
+        rows = [r for r in model["rows"] if r["area_level"] in wanted]
+        keys = {f"{r['indicator']}|{r['area_level']}|{r['force']}|{r['area']}" for r in rows}
+        model = {**model, "rows": rows, "series": {k: v for k, v in model["series"].items() if k in keys}}
+    return model
 
 
 def is_marker(value: Any) -> bool:
