@@ -166,6 +166,7 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
     from thrv.stats import poisson_exact_test_many, two_proportion_test_many
 
     out: list[str] = []
+    pending: dict[tuple[str, float], list[Any]] = defaultdict(list)
     month = model["meta"]["month"]
     b_first, b_last = model["meta"]["baseline_period"].split(" to ")
     windows = {
@@ -257,12 +258,8 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
                 continue
             exp_a = 12.0 if a_col == "rolling_12m" else 1.0
             exp_b = 12.0 if b_col == "baseline" else float(b[2]) if b_col.startswith("avg") else 1.0
-            if measure == "count":
-                res = poisson_exact_test_many(np.array([a[0]]), exp_a, np.array([b[0]]), np.array([exp_b]), 0.95, intervals=False)
-            else:
-                res = two_proportion_test_many(np.array([a[0]]), np.array([a[1]]), np.array([b[0]]), np.array([b[1]]), 0.95)
-            if not math.isclose(float(v), float(res.p_value[0]), rel_tol=1e-7, abs_tol=1e-12):
-                out.append(f"{month} {key} {col}={v} but the shown inputs give {float(res.p_value[0])}")
+            # recomputed together below (one call per kind of test)
+            pending[(measure, exp_a)].append((a, b, exp_b, float(v), f"{month} {key} {col}={v}"))
         rate = row.get("rate_per_1000")
         pop = populations.get((row["area_level"], row["force"], row["area"]))
         if measure == "count" and rate is not None and not is_marker(rate) and pop:
@@ -270,6 +267,16 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
             if roll is None or not math.isclose(float(rate), roll[0] / pop * 1000.0, rel_tol=1e-9):
                 out.append(f"{month} {key} rate_per_1000={rate} does not follow from the shown rolling 12 months")
         out.extend(_sentence_problems(row, month, key, know.limit))
+    for (measure, exp_a), items in pending.items():
+        a = np.array([x[0][0] for x in items])
+        b = np.array([x[1][0] for x in items])
+        if measure == "count":
+            res = poisson_exact_test_many(a, exp_a, b, np.array([x[2] for x in items]), 0.95, intervals=False)
+        else:
+            res = two_proportion_test_many(a, np.array([x[0][1] for x in items]), b, np.array([x[1][1] for x in items]), 0.95)
+        for (_a, _b, _e, shown, what), p in zip(items, res.p_value, strict=True):
+            if not math.isclose(shown, float(p), rel_tol=1e-7, abs_tol=1e-12):
+                out.append(f"{what} but the shown inputs give {float(p)}")
     return out
 
 

@@ -233,7 +233,7 @@ def test_brute_force_agrees_on_a_three_district_area() -> None:
 counts = st.integers(min_value=0, max_value=40) | st.integers(min_value=1, max_value=4)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.lists(st.lists(counts, min_size=4, max_size=4), min_size=3, max_size=3),
     extra=st.integers(min_value=0, max_value=3),

@@ -9,78 +9,14 @@ rounded count by integer programming over all the sums it knows.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.report import intruder
-from thrv.report.disclosure import DisclosureRule, Release, build_release, public_view
-from thrv.store.database import Store
-
-RULES = {"threshold": DisclosureRule("threshold", 5), "ons_10_5": DisclosureRule("ons_10_5")}
-
-
-@pytest.fixture(scope="session")
-def published(sample_store: Path) -> dict[str, dict[str, Any]]:
-    """Both rules' releases, every month's public model, and what the intruder is also told."""
-    out: dict[str, dict[str, Any]] = {}
-    inputs = None
-    with Store(sample_store, read_only=True) as store:
-        for name, rule in RULES.items():
-            release = build_release(store, rule, inputs=inputs)
-            inputs = release.inputs
-            models = {m: release.model(m) for m in release.months}
-            out[name] = {"release": release, "models": models}
-    truth = _true_matrix(out["threshold"]["release"])
-    side = _no_district(truth)
-    pops = inputs.hierarchy.populations
-    populations = {(r.level, r.force, r.area): float(r.population) for r in pops.itertuples(index=False)}
-    for entry in out.values():
-        entry["side"] = side
-        entry["populations"] = populations
-    return out
-
-
-def _true_matrix(release: Release) -> Any:
-    """The unpublished monthly figures (the test's ground truth, never given to the intruder)."""
-    from thrv.indicators.pack import build_pack, parse_month
-
-    seen: dict[str, Any] = {}
-
-    def capture(matrix: Any, *_args: Any) -> Any:
-        seen["matrix"] = matrix
-        return matrix
-
-    build_pack(None, parse_month(release.months[-1]), levels=("force", "area", "district"), inputs=release.inputs,
-               options=release.options, publish=capture)
-    return seen["matrix"]
-
-
-def _no_district(matrix: Any) -> dict[tuple[str, str, str], float]:
-    """Records with no district per month, indicator and force (side knowledge: the raw files show them)."""
-    keys = matrix.keys
-    out: dict[tuple[str, str, str], float] = {}
-    for ind in keys["indicator"].unique():
-        rows = keys[keys["indicator"] == ind]
-        measure = rows["measure"].iat[0]
-        if measure not in {"count", "proportion"}:
-            continue
-        for force in rows["force"].unique():
-            f = rows[(rows["force"] == force) & (rows["level"] == "force")].index
-            d = rows[(rows["force"] == force) & (rows["level"] == "district")].index
-            if len(f) != 1 or len(d) == 0:
-                continue
-            for field, arr in (("", matrix.num), ("|d", matrix.den)):
-                if measure == "count" and field:
-                    continue
-                diff = arr[f[0]] - arr[d].sum(axis=0)
-                fam = ind if measure == "count" else f"{ind}|n" if not field else f"{ind}|d"
-                for j, m in enumerate(matrix.months):
-                    if np.isfinite(diff[j]):
-                        out[(f"{m:%Y-%m}", fam, force)] = float(diff[j])
-    return out
+from tests.report.sample_release import RULES, true_matrix
+from thrv.report.disclosure import Release, public_view
 
 
 def _views(release: Release, month: str) -> list[dict[str, Any]]:
@@ -107,8 +43,7 @@ def test_every_view_is_cut_from_the_one_decision(published: dict[str, Any], rule
 @pytest.mark.parametrize("rule", RULES)
 def test_every_derived_figure_follows_from_published_counts(published: dict[str, Any], rule: str) -> None:
     entry = published[rule]
-    views = [v for m in entry["models"] for v in _views(entry["release"], m)]
-    know = intruder.collect([*entry["models"].values(), *views])
+    know = intruder.collect(entry["models"].values())  # views are the same rows (test above)
     assert know.conflicts == []
     problems = [p for model in entry["models"].values() for p in intruder.derived_problems(model, know, entry["populations"])]
     assert problems == []
@@ -126,7 +61,7 @@ def test_no_withheld_cell_is_recovered_or_narrowed(published: dict[str, Any], ru
 
 
 def _truth_of(published: dict[str, Any]) -> dict[tuple[str, str, str, str, str], float]:
-    m = _true_matrix(published["threshold"]["release"])
+    m = true_matrix(published["threshold"]["release"])
     out = {}
     for i, r in enumerate(m.keys.itertuples(index=False)):
         for j, month in enumerate(m.months):

@@ -259,7 +259,8 @@ class PackInputs:
     first: dt.date
     last: dt.date
     #: figures rolled up to the levels (filled by the first pack built from these inputs)
-    rolled: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict, compare=False)
+    rolled: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]] = field(
+        default_factory=dict, compare=False)
 
 
 #: called on the pack's monthly matrix before any figure is computed from it (the
@@ -336,13 +337,13 @@ def build_pack(
         assigned = assign_levels(figures.values, hierarchy, levels)
         if not assigned.empty:
             series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
-        inputs.rolled[tuple(levels)] = (series, assigned)
-    series, assigned = inputs.rolled[tuple(levels)]
-    with_lsoa = {
-        t for t, w in figures.wide.items()
-        if w["lsoa_code"].notna().any() or ("district_code" in w and w["district_code"].notna().any())
-    }
-    extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
+        with_lsoa = {
+            t for t, w in figures.wide.items()
+            if w["lsoa_code"].notna().any() or ("district_code" in w and w["district_code"].notna().any())
+        }
+        extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
+        inputs.rolled[tuple(levels)] = (series, assigned, extra)
+    series, assigned, extra = inputs.rolled[tuple(levels)]
     matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
     if publish is not None:
         matrix = publish(matrix, indicators, hierarchy, assigned)

@@ -338,6 +338,9 @@ class Release:
 
     def decision(self, force: str, month: str, values: Mapping[tuple[str, str, str], tuple[float, float]],
                  places: _Places) -> _MonthDecision:
+        # zeros are published as they are and tie nothing: leave them out, so a month reads
+        # the same whether or not a pack's window holds a series that is zero throughout
+        values = {k: (n, d) for k, (n, d) in values.items() if n != 0 or (d == d and d != 0)}
         fingerprint = hash(tuple(sorted((k, float(n), float(d) if d == d else -1.0) for k, (n, d) in values.items())))
         key = (force, month)
         found = self._decisions.get(key)
@@ -422,6 +425,9 @@ class _Published:
                 for i in rows:
                     place = f"{levels[i]}:{areas[i]}"
                     ind = inds[i]
+                    if (ind if measures[i] == "count" else f"{ind}|n", place) not in dec.status:  # a zero
+                        num[i, col], den[i, col] = matrix.num[i, col], matrix.den[i, col]
+                        continue
                     if measures[i] == "count":
                         s = dec.status[(ind, place)]
                         if s == PUBLISHED:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -213,10 +214,13 @@ class _Certs:
         if not changed:
             return
 
+        verdict: dict[int, bool] = {}  # one table is often the certificate of many cells
+
         def ok(d: dict[int, int]) -> bool:
-            if changed.isdisjoint(d):
-                return True
-            return _fits(d, v, lb, ub) and not any(fixed[c] for c, x in d.items() if x)
+            if id(d) not in verdict:
+                verdict[id(d)] = changed.isdisjoint(d) or (
+                    _fits(d, v, lb, ub) and not any(fixed[c] for c, x in d.items() if x))
+            return verdict[id(d)]
 
         self.best = {k: b for k, b in self.best.items() if ok(b[1])}
         self.moved = {c: d for c, d in self.moved.items() if ok(d)}
@@ -299,7 +303,6 @@ def _solve(table: Table, v: np.ndarray, lb: np.ndarray, ub: np.ndarray, cells: l
     for this solve. Returns the perturbation of the true values, checked exactly, or None
     when the solver finds none.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
     col = {c: j for j, c in enumerate(cells)}
@@ -333,19 +336,43 @@ def _solve(table: Table, v: np.ndarray, lb: np.ndarray, ub: np.ndarray, cells: l
     for c, (a, b_) in (cap or {}).items():
         lo[col[c]] = max(lo[col[c]], a)
         hi[col[c]] = min(hi[col[c]], b_)
-    constraints = []
-    if rhs:
-        a_mat = coo_matrix((vals, (rows, cols)), shape=(len(rhs), n)).tocsr()
-        constraints.append(LinearConstraint(a_mat, np.array(rhs), np.array(rhs)))
-    res = milp(c_vec, constraints=constraints, bounds=Bounds(lo, hi), integrality=np.ones(n),
-               options={"disp": False, "time_limit": 30})
-    if res.x is None or res.status not in (0, 1):
+    a_mat = coo_matrix((vals, (rows, cols)), shape=(len(rhs), n)).tocsr() if rhs else None
+    x = _integer_point(c_vec, a_mat, np.array(rhs), lo, hi)
+    if x is None:
         return None
-    x = np.round(res.x)
     delta = {c: int(x[j] - v[c]) for c, j in col.items() if x[j] != v[c]}
     if not _balanced(table, delta) or not _fits(delta, v, lb, ub):
         return None
     return delta
+
+
+def _integer_point(c: np.ndarray, a_eq: Any, b_eq: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   integer: np.ndarray | None = None) -> np.ndarray | None:
+    """An optimal point with whole numbers where asked: the linear programme first (on these
+    sums it is nearly always whole already, and several times faster), else the integer one."""
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    integer = np.ones(len(c), dtype=bool) if integer is None else integer
+    if a_eq is None:
+        from scipy.sparse import csr_matrix
+
+        a_eq, b_eq = csr_matrix((0, len(c))), np.zeros(0)
+    res = linprog(c, A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
+                  bounds=np.column_stack([lo, hi]), method="highs")
+    if res.status == 2:  # infeasible: no table reaches it
+        return None
+    if res.status == 0 and res.x is not None and np.abs(res.x[integer] - np.round(res.x[integer])).max(initial=0) < 1e-9:
+        x = res.x.copy()
+        x[integer] = np.round(x[integer])
+        return x
+    cons = [LinearConstraint(a_eq, b_eq, b_eq)] if a_eq.shape[0] else []
+    out = milp(c, constraints=cons, bounds=Bounds(lo, hi), integrality=integer.astype(float),
+               options={"disp": False})
+    if out.x is None or out.status not in (0, 1):
+        return None
+    x = out.x.copy()
+    x[integer] = np.round(x[integer])
+    return x
 
 
 def _groups(table: Table, variable: np.ndarray) -> list[list[int]]:
@@ -389,6 +416,7 @@ class _State:
     checked: set[tuple[int, str]] = field(default_factory=set)
     changed: set[int] = field(default_factory=set)
     pending: list[dict[int, int]] = field(default_factory=list)
+    chain_tried: set[tuple[int, str]] = field(default_factory=set)
 
     def refresh(self) -> None:
         old = (getattr(self, "lb", None), getattr(self, "ub", None))
@@ -526,6 +554,9 @@ def _prove(state: _State, targets: dict[tuple[int, str], float], need_moving: li
         return []
     # cheap first: move the cell with every total above it
     for (c, d), goal in list(open_t.items()):
+        if (c, d) in state.chain_tried:
+            continue
+        state.chain_tried.add((c, d))
         step = 1 if d == "up" else -1
         cells = _chain(t, c, state.lb, state.ub, v, step)
         if cells:
@@ -624,7 +655,6 @@ def _repair(state: _State, c: int, direction: str) -> tuple[list[int], dict[int,
     weight) that a table within the rule's own bounds needs to move beyond their published
     bounds. One integer programme: x within the rule-only bounds, x_c at the goal, and the
     distance of each published cell outside its published interval paid at its weight."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
     t = state.table
@@ -677,22 +707,48 @@ def _repair(state: _State, c: int, direction: str) -> tuple[list[int], dict[int,
         options = [(col[c], goal)] if goal is not None else []
     if c not in col:
         return [], None
-    a_mat = coo_matrix((vals, (rows, cols)), shape=(len(lo), n)).tocsr()
+    a_all = coo_matrix((vals, (rows, cols)), shape=(len(lo), n)).tocsr()
+    lo_a, hi_a = np.array(lo), np.array(hi)
+    eq = lo_a == hi_a
     for j, want in options:
         lw, up_ = lower.copy(), upper.copy()
         lw[j] = up_[j] = want
         if lw[j] < lower[j] or up_[j] > upper[j]:
             continue
         state.solves += 1
-        res = milp(cost, constraints=[LinearConstraint(a_mat, np.array(lo), np.array(hi))], bounds=Bounds(lw, up_),
-                   integrality=np.concatenate([np.ones(len(group)), np.zeros(2 * len(payers))]),
-                   options={"disp": False, "time_limit": 30})
-        if res.x is None:
+        x = _repair_point(cost, a_all, lo_a, hi_a, eq, lw, up_, len(group))
+        if x is None:
             continue
-        x = res.x
-        delta = {g: round(x[j] - v[g]) for g, j in col.items() if round(x[j]) != v[g]}
+        delta = {g: round(x[j2] - v[g]) for g, j2 in col.items() if round(x[j2]) != v[g]}
         return [p for k, p in enumerate(payers) if x[len(group) + 2 * k] + x[len(group) + 2 * k + 1] > 0.5], delta
     return [], None
+
+
+def _repair_point(cost: np.ndarray, a_all: Any, lo: np.ndarray, hi: np.ndarray, eq: np.ndarray,
+                  lower: np.ndarray, upper: np.ndarray, n_int: int) -> np.ndarray | None:
+    """The repair programme: linear first (integral on these sums nearly always), else integer."""
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    a_eq, b_eq = a_all[eq], lo[eq]
+    ineq = ~eq
+    # rows lo <= a x <= hi with one side infinite: as a_ub x <= b_ub
+    up_rows = ineq & np.isfinite(hi)
+    low_rows = ineq & np.isfinite(lo)
+    from scipy.sparse import vstack
+
+    a_ub = vstack([a_all[up_rows], -a_all[low_rows]]).tocsr()
+    b_ub = np.concatenate([hi[up_rows], -lo[low_rows]])
+    res = linprog(cost, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
+                  A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
+                  bounds=np.column_stack([lower, upper]), method="highs")
+    if res.status == 2:
+        return None
+    if res.status == 0 and res.x is not None and np.abs(res.x[:n_int] - np.round(res.x[:n_int])).max(initial=0) < 1e-9:
+        return res.x
+    integrality = np.concatenate([np.ones(n_int), np.zeros(len(cost) - n_int)])
+    out = milp(cost, constraints=[LinearConstraint(a_all, lo, hi)], bounds=Bounds(lower, upper), integrality=integrality,
+               options={"disp": False})
+    return out.x if out.x is not None and out.status in (0, 1) else None
 
 
 def _candidates(state: _State, c: int) -> list[int]:
