@@ -28,11 +28,25 @@ demo: $(STAMP) system
 	$(BIN)/thrv ingest out/demo/generated --db $(DB)
 	$(BIN)/thrv status --db $(DB)
 	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack --format html,pdf,xlsx
-	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --levels force,area,district
+	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --format html,pdf,xlsx
 	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
 	$(BIN)/thrv demand --db $(DB) --out out/demo/demand
 	$(BIN)/thrv forecast --db $(DB) --horizon 12 --fast --out out/demo/forecast
-	@echo "done: open out/demo/pack/pack.html, out/demo/assessment/assessment.html"
+	$(BIN)/thrv simulate --measures --out out/demo/measures --months 36 --end 2025-12 --seed 1
+	$(BIN)/thrv ingest out/demo/measures/measures.csv --db $(DB)
+	$(BIN)/thrv plan --plan examples/plan/police-and-crime-plan.toml --db $(DB) --month 2025-12 --out out/demo/plan --format html,xlsx
+	$(BIN)/thrv report --plan examples/plan/police-and-crime-plan.toml --theme all --db $(DB) --month 2025-12 --out out/demo/plan --format html,pdf,xlsx
+	# partner data: real area measures for the same places, generated person records, linkage
+	$(BIN)/thrv ingest data/partner-sample/fms_lsoa_month_asb_categories_cambridgeshire.csv.gz --db $(DB) --partner fixmystreet --mapping data/partner-sample/mapping.toml
+	$(BIN)/thrv ingest data/partner-sample/defra_flytipping_incidents_cambridgeshire.csv --db $(DB) --partner council --mapping data/partner-sample/mapping.toml
+	$(BIN)/thrv ingest data/partner-sample/fingertips_alcohol_related_admissions_cambridgeshire.csv data/partner-sample/fingertips_admissions_self_harm_cambridgeshire.csv data/partner-sample/fingertips_children_in_care_cambridgeshire.csv --db $(DB) --partner health --mapping data/partner-sample/mapping.toml
+	$(BIN)/thrv ingest data/partner-sample/dwelling_fires_msoa_cambridgeshire.csv --db $(DB) --partner fire --mapping data/partner-sample/mapping.toml
+	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
+	$(BIN)/thrv simulate-people --out out/demo/people --people 3000 --seed 1
+	cp data/partner-sample/sharing.toml $(DB).sharing.toml
+	for p in police council health; do $(BIN)/thrv ingest out/demo/people/$$p.csv --db $(DB) --partner $$p || exit 1; done
+	$(BIN)/thrv link --db $(DB) --out out/demo/link
+	@echo "done: open out/demo/pack/pack.html, out/demo/assessment/assessment.html, out/demo/link/link.html"
 
 test: $(STAMP) system
 	$(BIN)/pytest -q
@@ -45,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/national.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/linkage.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -231,10 +231,14 @@ def population(level, force, area):
         return pop_of.get(("district", lad_code.get(area)), math.nan)
     return sum(pop_of.get(("district", lad_code.get(d)), math.nan) for (f, d), a in area_of.items() if f == force and a == area)
 def spc_latest(values, run=7):
-    # XmR verdict on the last point: limits, then the four rules, written plainly
+    # XmR verdict on the last point (NHSRplotthedots' rules): limits from the moving ranges
+    # with outliers screened out, then the four rules, written plainly
     x = np.array(values, dtype=float)
     mean = x.mean()
-    mr = np.abs(np.diff(x)).mean()
+    ranges = np.abs(np.diff(x))
+    mr = ranges.mean()
+    if mr > 0:
+        mr = ranges[ranges < 3.267 * mr].mean()
     ucl, lcl, sigma = mean + 2.66 * mr, mean - 2.66 * mr, 2.66 / 3 * mr
     beyond = x[-1] > ucl or x[-1] < lcl
     side = np.sign(x - mean)
@@ -246,7 +250,8 @@ def spc_latest(values, run=7):
     while t < len(steps) and steps[-1 - t] == steps[-1] != 0:
         t += 1
     last3 = x[-3:]
-    two = (x[-1] > mean + 2 * sigma and (last3 > mean + 2 * sigma).sum() >= 2) or (x[-1] < mean - 2 * sigma and (last3 < mean - 2 * sigma).sum() >= 2)
+    near = ((last3 > mean + 2 * sigma) | (last3 < mean - 2 * sigma)) & (last3 <= ucl) & (last3 >= lcl)
+    two = bool(near[-1] and near.sum() >= 2 and abs(np.sign(last3 - mean).sum()) == 3)
     return bool(beyond or k >= run or t >= run - 1 or two)
 # 3. comparisons, series by series, as a spreadsheet-minded script would
 rows = []

@@ -1,7 +1,8 @@
 #!/bin/sh
 # System libraries thrv needs beyond Python packages, installed only when missing:
 #   - pango/harfbuzz/fontconfig and a font, for PDF rendering (WeasyPrint);
-#   - Debian's chromium and chromium-driver, for the end-to-end browser tests.
+#   - Debian's chromium and chromium-driver, for the end-to-end browser tests;
+#   - poppler-utils (pdftoppm), for the screenshots of the PDF in docs/screenshots.
 # Uses apt-get (Debian/Ubuntu) as root or through sudo; elsewhere it says what is missing.
 set -eu
 need=""
@@ -9,6 +10,7 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need="$need libpango-1.0-
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$need fonts-dejavu-core"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
+command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"  # PDF page images (tools/screenshots.py)
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""

@@ -28,10 +28,21 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     assert f"thrv {command}" in README
 
 
-@pytest.mark.parametrize("command", ["ingest", "pack", "assess", "simulate", "user add"])
-def test_main_commands_give_an_example(command: str) -> None:
+@pytest.mark.parametrize("command", [*COMMANDS, "user add"])
+def test_every_command_gives_an_example(command: str) -> None:
     result = runner.invoke(app, [*command.split(), "--help"], terminal_width=200)
-    assert "Example" in result.output
+    assert "Example" in result.output and f"thrv {command.split()[0]}" in result.output.split("Example", 1)[1]
+
+
+def test_version_and_db_help_are_true() -> None:
+    from thrv import __version__
+
+    assert runner.invoke(app, ["--version"]).output.strip() == f"thrv {__version__}"
+    for command in ("status", "quarantine", "pack", "assess", "demand", "forecast", "serve"):
+        text = runner.invoke(app, [command, "--help"], terminal_width=200).output
+        assert "created if missing" not in text, command  # read commands never create a store
+    serve = " ".join(runner.invoke(app, ["serve", "--help"], terminal_width=300).output.split())
+    assert "thrv.duckdb.users.json" in serve and "thrv.duckdb.audit.jsonl" in serve
 
 
 def test_ingest_and_status_on_the_sample(tmp_path: Path) -> None:

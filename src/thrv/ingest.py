@@ -68,6 +68,8 @@ def ingest(
     reload: bool = False,
     on_file: Callable[[SourceFile, int, int], None] | None = None,
     mapping: Mapping[str, Any] | None = None,
+    partner: str | None = None,
+    vault: str | Path | None = None,
 ) -> IngestReport:
     """Load files, folders and zip archives into the store.
 
@@ -76,7 +78,13 @@ def ingest(
     ``on_file(source, index, total)`` is called before each file (for progress bars).
     ``mapping`` (:func:`thrv.sources.mapping.load_mapping`) gives a force's own column
     headings and codes for its extracts.
+    ``partner`` names the agency whose files these are (person records, area measures or
+    incident records: :mod:`thrv.partner_ingest`); ``vault`` is where person identifiers go.
     """
+    if partner is not None:  # partner-agency files take their own path
+        from thrv.partner_ingest import ingest_partner
+
+        return ingest_partner(store, paths, partner, vault, mapping, reload=reload, on_file=on_file)
     report = IngestReport()
     clock_all = time.perf_counter()
     sources = discover(paths)

@@ -118,5 +118,5 @@ def test_a_district_profile_and_streams_without_location(generated_store: Path, 
 
 
 def test_an_unknown_area_is_an_error(sample_store: Path) -> None:
-    with Store(sample_store, read_only=True) as store, pytest.raises(ValueError, match="not a force in the store or a district"):
+    with Store(sample_store, read_only=True) as store, pytest.raises(ValueError, match="not a force, area or district in the store"):
         build_demand(store, area="Atlantis")

@@ -95,8 +95,16 @@ def test_trend_direction_for_a_falling_run_above_the_mean() -> None:
     values = [1, 1, 1, 1, 1, 1, 1, 1, 1, 20, 19, 18, 17, 16, 15, 14]
     chart = xmr_chart(values, baseline_points=9, trend_length=7)
     assert chart.trend[9:].all()
-    # Above the mean, so the side-of-mean rules (limits, shift) decide "high".
+    assert chart.beyond_limits[-1]  # above the upper limit: that rule comes first, "high"
     assert chart.cause_direction[-1] == "high"
+    # a falling run above the mean but inside the limits: the trend takes precedence over
+    # the shift (NHSRplotthedots), so the verdict is "low", not the side of the mean
+    inside = [1.0, 9.0] * 6 + [7.9, 7.8, 7.7, 7.6, 7.5, 7.4, 7.3]
+    chart = xmr_chart(inside, "lower_is_better", baseline_points=12)
+    assert chart.shift[-1] and chart.trend[-1] and not chart.beyond_limits[-1]
+    assert chart.rule[-1] == "trend"
+    assert chart.cause_direction[-1] == "low"
+    assert chart.variation == "special cause improvement"
 
 
 def test_trend_alone_takes_the_trend_direction() -> None:
@@ -124,11 +132,19 @@ def two_sigma_baseline() -> list[float]:
 
 
 def test_two_of_three_beyond_two_sigma() -> None:
-    chart = xmr_chart([*two_sigma_baseline(), 15, 11, 15], baseline_points=12)
+    chart = xmr_chart([*two_sigma_baseline(), 15, 12, 15], baseline_points=12)
     assert chart.upper_2sigma[0] == pytest.approx(11 + 2 * 2.66 / 3 * 2)
     assert chart.two_of_three.tolist() == [False] * 12 + [True, False, True]
+    assert chart.rule.tolist()[-3:] == ["two_of_three", "", "two_of_three"]
     assert not chart.beyond_limits.any()
     assert chart.variation == "special cause (neither)"
+
+
+def test_two_of_three_needs_all_three_on_one_side_of_the_mean() -> None:
+    # NHSRplotthedots: the middle point sitting on the mean (11) breaks the window
+    chart = xmr_chart([*two_sigma_baseline(), 15, 11, 15], baseline_points=12)
+    assert not chart.two_of_three.any()
+    assert chart.variation == "common cause"
 
 
 def test_two_beyond_two_sigma_on_opposite_sides_is_not_a_signal() -> None:
@@ -140,16 +156,20 @@ def test_nhsr_plotthedots_opposite_sides_example() -> None:
     # From NHSRplotthedots' own tests: alternating ±1 then 5.5 and −5.5 is common cause.
     values = [1.0, -1.0] * 8
     values[14], values[15] = 5.5, -5.5
+    assert xmr_chart(values, screen_outliers=False).mean_moving_range[0] == pytest.approx(43.5 / 15)
     chart = xmr_chart(values)
-    assert chart.mean_moving_range[0] == pytest.approx(43.5 / 15)
+    # screened: the range of 11 is not below 3.267 · 2.9, so mR̄ = (43.5 − 11) / 14
+    assert chart.mean_moving_range[0] == pytest.approx(32.5 / 14)
     assert not chart.special_cause[-2:].any()
     assert chart.variation == "common cause"
 
 
-def test_beyond_limit_point_counts_towards_two_of_three() -> None:
+def test_beyond_limit_point_does_not_count_towards_two_of_three() -> None:
+    # NHSRplotthedots counts only points between the 2σ line and the limit
     chart = xmr_chart([*two_sigma_baseline(), 17, 15], baseline_points=12)
     assert chart.beyond_limits.tolist()[-2:] == [True, False]
-    assert chart.two_of_three.tolist()[-2:] == [True, True]
+    assert chart.two_of_three.tolist()[-2:] == [False, False]
+    assert chart.rule.tolist()[-2:] == ["beyond_limits", ""]
 
 
 def test_rebase_gives_each_segment_its_own_limits_and_runs() -> None:
@@ -187,10 +207,12 @@ def test_baseline_points_fix_the_limits() -> None:
 def test_screen_outliers_drops_large_moving_ranges() -> None:
     values = [10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 30, 10]
     ranges = np.abs(np.diff(values))
-    kept = ranges[ranges <= 3.267 * ranges.mean()]
-    chart = xmr_chart(values, screen_outliers=True)
+    kept = ranges[ranges < 3.267 * ranges.mean()]
+    assert kept.size == ranges.size - 2  # the two ranges either side of the 30
+    chart = xmr_chart(values)  # screening is the default, as in NHSRplotthedots
+    assert chart.screen_outliers
     assert chart.mean_moving_range[0] == pytest.approx(kept.mean())
-    assert xmr_chart(values).mean_moving_range[0] == pytest.approx(ranges.mean())
+    assert xmr_chart(values, screen_outliers=False).mean_moving_range[0] == pytest.approx(ranges.mean())
 
 
 @pytest.mark.parametrize(
@@ -268,6 +290,10 @@ def test_limits_are_symmetric_about_the_mean(values: list[float]) -> None:
         == (chart.beyond_limits | chart.shift | chart.trend | chart.two_of_three)
     )
     assert np.all((chart.cause_direction != "") == chart.special_cause)
+    assert np.all((chart.rule != "") == chart.special_cause)
+    first = np.select([chart.beyond_limits, chart.trend, chart.two_of_three, chart.shift],
+                      ["beyond_limits", "trend", "two_of_three", "shift"], default="")
+    assert chart.rule.tolist() == first.tolist()
 
 
 @settings(max_examples=40, deadline=None)

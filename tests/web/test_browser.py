@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.web.conftest import PASSWORDS
+from tests.web.conftest import PASSWORDS, CachedBuild
 from thrv.web.app import create_app
 from thrv.web.auth import Sessions
 
@@ -32,8 +32,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(web_files: dict[str, object]) -> Iterator[str]:
-    app = create_app(web_files["db"], web_files["users"], web_files["audit"], warm=["2025-12"], sessions=Sessions(b"s" * 32))  # type: ignore[arg-type]
+def server(web_files: dict[str, object], cached_build: CachedBuild) -> Iterator[str]:
+    app = create_app(web_files["db"], web_files["users"], web_files["audit"], warm=["2025-12"],  # type: ignore[arg-type]
+                     sessions=Sessions(b"s" * 32), build=cached_build)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
     srv = uvicorn.Server(config)
@@ -64,6 +65,8 @@ def browser() -> Iterator[object]:
 def _login(browser: object, server: str, name: str) -> object:
     context = browser.new_context(accept_downloads=True)  # type: ignore[attr-defined]
     page = context.new_page()
+    page.console_messages = []
+    page.on("console", lambda m: page.console_messages.append(m.text))
     page.goto(f"{server}/")
     assert page.url.endswith("/login")
     page.fill("#username", name)
@@ -94,7 +97,23 @@ def test_analyst_picks_area_and_month_sees_table_and_chart_and_downloads_pdf(bro
     pdf = info.value.path()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(pdf).read_bytes())).pages)
     assert "Rolling 12 months" in text and "Fenland" in text and "Burglary" in text
+    # the strict Content-Security-Policy let everything the dashboard needs through
+    assert not [m for m in page.console_messages if "Content Security Policy" in m]
     page.context.close()
+
+
+def test_api_docs_work_offline_under_the_policy(browser: object, server: str) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert "/api/pack" in page.inner_text("body")
+    assert all(u.startswith(server) for u in requested), [u for u in requested if not u.startswith(server)]
+    assert not [m for m in messages if "Content Security Policy" in m]
+    page.close()
 
 
 def test_partner_is_refused_analyst_data_in_the_browser(browser: object, server: str) -> None:

@@ -9,6 +9,10 @@ Two entry points::
 rendered from it. Options are an :class:`AssessConfig`. Method: docs/assessment.md.
 """
 
+import sys as _sys
+import types as _types
+from typing import Any
+
 from thrv.assess.assessment import build_assessment
 from thrv.assess.config import AssessConfig
 from thrv.assess.harm import HarmError
@@ -27,3 +31,19 @@ __all__ = [
     "parse_formats",
     "write_assessment",
 ]
+
+
+class _CallablePackage(_types.ModuleType):
+    """``thrv.assess(...)`` is the Python API's function even once this package is imported.
+
+    Importing a subpackage sets it as an attribute of its parent, which would hide the
+    function :func:`thrv.assess` behind this module; calling the module calls the function.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from thrv.api import assess
+
+        return assess(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallablePackage

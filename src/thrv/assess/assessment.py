@@ -26,6 +26,7 @@ from thrv.assess.harm import (
     scheme_agreement,
 )
 from thrv.assess.jsonable import jsonable, records
+from thrv.assess.places import same_places
 from thrv.assess.scope import Scope, resolve_scope
 from thrv.assess.summary import summary
 from thrv.assess.text import period_label
@@ -102,7 +103,10 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
         row["generated_data"] = bool((row.get("inputs") or {}).get("flag")) and bool(vuln.get("generated_rows"))
 
     # hot spots, with the top crime-type priorities as extra layers
-    grid_section, cells = _hotspots(points, scope, schemes, matrix, ranked, config)
+    # the study region: every hexagon of the area's LSOAs seen in any month held, zeros included
+    region = query.point_counts(con, scope, *query.months_held_in_store(con, scope.forces))  # type: ignore[arg-type]
+    region = region[region["lsoa21_code"].isin(scope.lsoas["lsoa21_code"])]
+    grid_section, cells = _hotspots(points, scope, schemes, matrix, ranked, config, region)
     lsoa_centres = _lsoa_centres(points)
 
     model: dict[str, Any] = {
@@ -146,6 +150,7 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
         },
         "vulnerability": vuln,
     }
+    model["same_places"] = same_places(con, scope, lsoas, period, schemes[0].key)  # partner data (thrv.assess.places)
     model["cannot_compute"] = cannot_compute(model, period, config)
     model["data_gaps"] = caveats(model, scope, schemes)
     model["summary"] = summary(model, config)
@@ -173,7 +178,7 @@ def _priorities(matrix: priorities.Matrix, measures: dict[str, Any], per_scheme:
 
 
 def _hotspots(points: pd.DataFrame, scope: Scope, schemes: list[Any], matrix: priorities.Matrix,
-              ranked: dict[str, Any], config: AssessConfig) -> tuple[dict[str, Any], pd.DataFrame]:
+              ranked: dict[str, Any], config: AssessConfig, region: pd.DataFrame | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     themes = {t.name: t for t in matrix.themes}
     layers: dict[str, tuple[str, ...]] = {}
     titles = {"crimes": "All crime (excluding ASB)", **{f"harm_{s.key}": f"Harm ({s.name})" for s in schemes}}
@@ -183,15 +188,15 @@ def _hotspots(points: pd.DataFrame, scope: Scope, schemes: list[Any], matrix: pr
             column = "theme_" + "".join(ch if ch.isalnum() else "_" for ch in theme.name.lower())
             layers[column] = theme.crime_types
             titles[column] = theme.name
-    base = {"method": hotspots.METHOD, "resolution": config.h3_resolution,
+    base = {"method": hotspots.METHOD.format(permutations=config.gi_permutations), "resolution": config.h3_resolution,
             "hexagon_area_km2": h3.average_hexagon_area(config.h3_resolution, "km^2"),
             "hexagon_edge_m": h3.average_hexagon_edge_length(config.h3_resolution, "m"),
             "fdr_alpha": config.fdr_alpha}
     if points.empty:
         return {**base, "layers": [], "note": "No records with a map location in the period."}, pd.DataFrame()
-    grid = hotspots.build_grid(points, scope, schemes, layers, config.h3_resolution)
+    grid = hotspots.build_grid(points, scope, schemes, layers, config.h3_resolution, region=region)
     cells, summaries = hotspots.hotspot_layers(grid, titles, schemes, config)
-    return {**base, "layers": summaries, "study_region": "hexagons holding at least one record of any kind in the period"}, cells
+    return {**base, "layers": summaries, "study_region": hotspots.STUDY_REGION}, cells
 
 
 def _compact_cells(cells: pd.DataFrame) -> pd.DataFrame:

@@ -107,7 +107,8 @@ def lsoa_map(lsoas: Sequence[dict[str, Any]], title: str, labels: Sequence[dict[
 def priority_chart(priorities: Sequence[dict[str, Any]], width: int = 640, height: int = 380) -> dict[str, Any]:
     """The risk matrix: likelihood across, impact up, numbered by rank."""
     rows = [{"x": p["likelihood_score"], "y": p["impact_score"], "rank": p["rank"],
-             "label": f"{p['rank']} {p['theme']}" if p["rank"] <= 8 else str(p["rank"]),
+             # ranks only: theme names beside close points overlap (the table names each rank)
+             "label": str(p["rank"]),
              "score": p["score"]} for p in priorities if p.get("score") is not None]
     enc = {"x": {"field": "x", "type": "quantitative", "title": "Likelihood (0–4, measured)", "scale": {"domain": [0, 4]}},
            "y": {"field": "y", "type": "quantitative", "title": "Impact (0–4, judged)", "scale": {"domain": [0, 4]}}}
@@ -115,9 +116,9 @@ def priority_chart(priorities: Sequence[dict[str, Any]], width: int = 640, heigh
         {"mark": {"type": "circle", "color": PALETTE["line"], "opacity": 0.75},
          "encoding": {**enc, "size": {"field": "score", "type": "quantitative", "title": "Score (impact × likelihood)",
                                       "scale": {"range": [30, 500]}, "legend": {"orient": "bottom", "direction": "horizontal"}}}},
-        {"mark": {"type": "text", "align": "left", "dx": 7, "fontSize": 9},
+        {"mark": {"type": "text", "align": "center", "baseline": "bottom", "dy": -6, "fontSize": 9, "fontWeight": "bold"},
          "encoding": {**enc, "text": {"field": "label", "type": "nominal"}}},
-    ]}, "Priority matrix: impact × likelihood", width, height)
+    ]}, "Priority matrix: impact × likelihood (numbers are ranks)", width, height)
 
 
 def volume_harm_chart(by_type: Sequence[dict[str, Any]], schemes: Sequence[dict[str, Any]], width: int = 440) -> dict[str, Any]:

@@ -39,6 +39,8 @@ class AssessConfig:
     year) flagged as emerging, so that a statistically clear 1% rise in a large series is
     not called an emerging issue.
     ``sensitivity``: the relative change applied to each priority weight (0.2 = ±20%).
+    ``gi_permutations`` / ``gi_seed``: conditional permutations behind each hot-spot
+    p-value (the smallest two-sided p is 2/(P + 1)) and their seed (same seed, same map).
     """
 
     harm_schemes: tuple[Path, ...] = DEFAULT_HARM_SCHEMES
@@ -58,6 +60,8 @@ class AssessConfig:
     sensitivity: float = 0.2
     map_layers: int = 3
     table_rows: int = 25
+    gi_permutations: int = 9999
+    gi_seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -11,6 +12,17 @@ from thrv.report.charts import trend_chart
 from thrv.report.html import TEMPLATES, environment
 
 MAX_TREND_CHARTS = 8
+
+
+def place(text: Any) -> str:
+    """A published location as written, with the source's title-casing slip mended.
+
+    data.police.uk title-cases its snap-point names word by word, so an apostrophe's "s"
+    comes out capital ("Dean'S Court"); "Dean's Court" is what the street is called.
+    """
+    if text is None:
+        return ""
+    return re.sub(r"(?<=[A-Za-z])['’]S\b", lambda m: m.group(0)[0] + "s", str(text))
 
 
 def _district_labels(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,7 +93,7 @@ def _lorenz(model: dict[str, Any]) -> str:
 def render_html(model: dict[str, Any]) -> str:
     """Render the model with ``assessment.html.j2`` and the shared report stylesheet."""
     env = environment()
-    env.filters.update({"num": num, "pct": pct, "p": p_text, "spc": spc_rules_text})
+    env.filters.update({"num": num, "pct": pct, "p": p_text, "spc": spc_rules_text, "place": place})
     schemes = model["harm"]["schemes"]
     prios = model["priorities"]
     context = {

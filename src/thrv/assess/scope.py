@@ -112,19 +112,11 @@ def _lsoa_universe(con: Any, district_codes: list[str]) -> pd.DataFrame:
 
 def _resolve_name(name: str, forces: list[str], districts: pd.DataFrame, areas: dict[str, dict[str, list[str]]]) -> tuple[str, str, str]:
     """(level, force, name) for an --area: a force as published, a district or a configured area."""
-    matched = _match_force(name, forces)
-    if matched is not None:
-        return "force", matched, matched
-    wanted = name.strip().lower()
-    hit = districts[districts["district"].str.lower() == wanted]
-    if not hit.empty:
-        return "district", str(hit.iloc[0]["force"]), str(hit.iloc[0]["district"])
-    for force, configured in areas.items():
-        for area in configured:
-            if force in forces and area.lower() == wanted:
-                return "area", force, area
-    choices = sorted({*forces, *districts["district"], *(a for f, c in areas.items() if f in forces for a in c)})
-    raise AreaError(f"--area {name!r} is not a force, area or district in the store; choose from: {', '.join(choices)}")
+    from thrv.areas import match_area  # the one rule every command uses
+
+    pairs = zip(districts["force"], districts["district"], strict=True)
+    configured = [(f, a) for f, c in areas.items() if f in forces for a in c]
+    return match_area(name, forces, pairs, configured)
 
 
 def resolve_scope(con: Any, area: str | None, areas_file: Path | None = None) -> Scope:

@@ -39,6 +39,11 @@ DbOption = Annotated[
     Path,
     typer.Option("--db", help="The store: a DuckDB file, created if missing.", show_default=True),
 ]
+#: ``--db`` for commands that only read: the store must exist
+ReadDbOption = Annotated[
+    Path,
+    typer.Option("--db", help="The store to read (a DuckDB file made by `thrv ingest`).", show_default=True),
+]
 
 
 def open_store(db: Path, read_only: bool = False) -> Store:

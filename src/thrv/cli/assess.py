@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    ReadDbOption,
     app,
     console,
     err,
@@ -27,9 +27,9 @@ def assess(
     from_month: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.", show_default=False)],
     to_month: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.", show_default=False)],
     out: Annotated[Path, typer.Option(help="Folder for assessment.json, the CSVs and the report.")] = Path("assessment"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     area: Annotated[
-        str | None, typer.Option(help="A force as published ('Cambridgeshire Constabulary') or a district.")
+        str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire'), area or district.")
     ] = None,
     fmt: FormatOption = "html",
     priorities: Annotated[Path | None, typer.Option(help="MoRiLE-style scoring matrix (TOML) instead of the default.")] = None,

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    ReadDbOption,
     app,
     console,
     err,
@@ -30,6 +30,7 @@ def simulate(
     end: Annotated[str | None, typer.Option(help="Last month, YYYY-MM (default: last full month).")] = None,
     force: Annotated[str, typer.Option(help="Force the extracts are for (its districts and LSOAs are used).")] = "Cambridgeshire Constabulary",
     scale: Annotated[float, typer.Option(help="Volume factor (1.0 = published national-average force volumes).")] = 1.0,
+    measures: Annotated[bool, typer.Option("--measures", help="Write only GENERATED plan measures (measures.csv: workforce, volunteers, call handling, surveys; docs/plan.md) instead of the extracts.")] = False,
 ) -> None:
     """Write GENERATED force extracts (calls, incidents, recorded crimes, surveys) for demos and tests.
 
@@ -39,6 +40,13 @@ def simulate(
 
     Example: `thrv simulate --out sim/ --seed 1 && thrv ingest sim/`
     """
+    if measures:  # the Police and Crime Plan's generic measures feed (thrv.plan.generate)
+        from thrv.plan.generate import simulate_measures
+
+        paths = simulate_measures(out, seed=seed, months=months, end=optional_month(end, "--end"), force=force)
+        console.print(f"generated plan measures (not real figures) for {force}:")
+        report_written(paths)
+        return
     from thrv.demand import simulate as run
 
     written = run(out, seed=seed, months=months, end=optional_month(end, "--end"), force=force, scale=scale)
@@ -49,15 +57,17 @@ def simulate(
 @app.command()
 def demand(
     out: Annotated[Path, typer.Option(help="Folder for demand.json, the CSVs and the report.")] = Path("demand"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     from_month: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM (default: all held).")] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
-    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    area: Annotated[str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire') or a district.")] = None,
     fmt: FormatOption = "html",
 ) -> None:
     """Demand profile: volume by hour × weekday, by category and district; busiest hours; mix change.
 
     Uses the calls and incidents extracts when the store holds them, and recorded crime.
+
+    Example: `thrv demand --db force.duckdb --from 2024-01 --to 2025-12 --area Cambridgeshire --out demand/`
     """
     from thrv.demand import build_demand, write_demand
 
@@ -74,9 +84,9 @@ def demand(
 @app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="Folder for forecast.json, forecast.csv, forecast_backtest.csv and the report.")] = Path("forecast"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     horizon: Annotated[int, typer.Option(help="Months ahead (12 to 48).", min=1, max=48)] = 12,
-    area: Annotated[str | None, typer.Option(help="A force or district.")] = None,
+    area: Annotated[str | None, typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire') or a district.")] = None,
     scenarios: Annotated[Path | None, typer.Option(help="Scenario file (TOML): population growth, trend changes.")] = None,
     fast: Annotated[bool, typer.Option(help="Leave AutoARIMA out of the candidate models (much quicker).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -88,6 +98,8 @@ def forecast(
     calls by line) candidate models (AutoETS, AutoARIMA, seasonal naive) are compared by
     rolling-origin backtests and the one with the lowest MASE against a seasonal-naive
     forecast is used; the backtest table says where no model beats seasonal naive.
+
+    Example: `thrv forecast --db force.duckdb --horizon 24 --area Cambridgeshire --fast --out forecast/`
     """
     from thrv.demand import build_forecast, write_forecast
 

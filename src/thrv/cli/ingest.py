@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -42,6 +42,14 @@ def ingest(
         typer.Option(help="Column mapping (TOML) from a force's own headings and codes to thrv's (docs/schema.md)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    partner: Annotated[
+        str | None,
+        typer.Option(help="The partner agency whose files these are: person records (identifiers go to the vault), area measures or incident records (docs/partner-data.md)."),
+    ] = None,
+    vault: Annotated[
+        Path | None,
+        typer.Option(help="Identifier vault for person records (default: DB.vault.duckdb beside the store)."),
+    ] = None,
 ) -> None:
     """Load data.police.uk files (street, outcomes, stop and search) and force extracts.
 
@@ -51,13 +59,21 @@ def ingest(
     and nothing from it is stored.
 
     Example: `thrv ingest ~/Downloads/police-data.zip --db force.duckdb`
+
+    Partner files: `thrv ingest people.csv --db force.duckdb --partner council`
     """
     from thrv.ingest import ingest as run_ingest
     from thrv.sources.files import SourceError
     from thrv.sources.mapping import MappingError, load_mapping
 
     try:
-        columns = load_mapping(mapping) if mapping else None
+        columns: Any
+        if partner is not None and mapping:  # a partner's mapping has its own sections
+            from thrv.sources.partner_mapping import load_partner_mapping
+
+            columns = load_partner_mapping(mapping)
+        else:
+            columns = load_mapping(mapping) if mapping else None
     except MappingError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -79,7 +95,8 @@ def ingest(
                 progress.update(task, total=total, completed=index, description=getattr(source, "basename", ""))
 
             try:
-                report = run_ingest(store, paths, force_name=force, reload=reload, on_file=on_file, mapping=columns)
+                report = run_ingest(store, paths, force_name=force, reload=reload, on_file=on_file, mapping=columns,
+                                    partner=partner, vault=vault)
             except SourceError as exc:
                 err.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from exc

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from thrv.cli._app import (
-    DbOption,
     FormatOption,
+    ReadDbOption,
     app,
     console,
     err,
@@ -23,12 +23,19 @@ from thrv.store.database import DEFAULT_DB
 def pack(
     month: Annotated[str, typer.Option(help="The pack month, YYYY-MM.", show_default=False)],
     out: Annotated[Path, typer.Option(help="Folder to write pack.json, pack.csv and the formats into.")] = Path("pack"),
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     area: Annotated[
-        str | None, typer.Option(help="A force (as published, e.g. 'Cambridgeshire Constabulary'), area or district.")
+        str | None,
+        typer.Option(help="A force ('Cambridgeshire Constabulary' or 'Cambridgeshire'), area or district. "
+                     "Needed when the store holds several forces (or pass --all-forces)."),
     ] = None,
+    all_forces: Annotated[
+        bool, typer.Option("--all-forces", help="On a store of several forces, a pack of every force (large).")
+    ] = False,
     fmt: FormatOption = "html",
-    levels: Annotated[str, typer.Option(help="Levels to include: any of force,area,district,lsoa.")] = "force,area,district,lsoa",
+    levels: Annotated[
+        str, typer.Option(help="Levels to include: any of force,area,district,lsoa (LSOA rows only when asked for).")
+    ] = "force,area,district",
     indicators: Annotated[
         list[Path] | None, typer.Option(help="Indicator definition file(s) (TOML) instead of the defaults.")
     ] = None,
@@ -42,6 +49,9 @@ def pack(
         str, typer.Option(help="With --public: 'threshold' (counts 1-4 shown as <5) or 'ons_10_5' (under 10 hidden, rest rounded to 5).")
     ] = "threshold",
     threshold: Annotated[int, typer.Option(help="With --public --suppression threshold: the smallest count shown.")] = 5,
+    intervals: Annotated[
+        bool, typer.Option(help="Show the Wilson interval beside each proportion (HTML and PDF) as well as n.")
+    ] = False,
     spc_run: Annotated[int, typer.Option(help="SPC: points in a run or trend that signal special cause (6, 7 or 8).")] = 7,
     spc_rebase: Annotated[str | None, typer.Option(help="SPC: recompute limits from this month, YYYY-MM.")] = None,
 ) -> None:
@@ -53,12 +63,16 @@ def pack(
     and labelled Improved / Comparable / Deteriorated (or Higher / Lower), with a sentence
     saying what changed.
 
-    Example: `thrv pack --month 2025-12 --area "Cambridgeshire Constabulary" --out pack/ --format html,pdf,xlsx`
+    The first page is "at a glance": what changed significantly, the best and worst, and
+    special causes, one line each; then the board table grouped by theme; the area and
+    district detail is an appendix (and its own file, pack-areas.html).
+
+    Example: `thrv pack --month 2025-12 --area Cambridgeshire --out pack/ --format html,pdf,xlsx`
     """
     from thrv.indicators.compare import CompareOptions
     from thrv.indicators.definitions import IndicatorError
     from thrv.indicators.hierarchy import AreaError
-    from thrv.indicators.pack import build_pack, parse_month
+    from thrv.indicators.pack import build_pack, parse_month, preflight
     from thrv.report.files import parse_formats, write_pack
     from thrv.report.model import pack_model
 
@@ -76,6 +90,12 @@ def pack(
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    with open_store(db, read_only=True) as store:
+        try:  # every check before any work, so a refused request writes nothing
+            preflight(store, when, area, all_forces, level_list, indicators, areas)
+        except (IndicatorError, AreaError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
     progress, task = progress_steps("pack", 3 + len(formats))
     with open_store(db, read_only=True) as store, progress:
         progress.update(task, description="computing indicators")
@@ -97,7 +117,7 @@ def pack(
             progress.update(task, description=f"writing {name}")
             progress.advance(task)
 
-        written = write_pack(model, out, formats, public=public, progress=step)
+        written = write_pack(model, out, formats, public=public, progress=step, intervals=intervals)
     rows = model["rows"]
     counts = {lv: sum(1 for r in rows if r["area_level"] == lv) for lv in ("force", "area", "district", "lsoa")}
     console.print(

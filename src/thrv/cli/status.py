@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from thrv.cli._app import (
-    DbOption,
+    ReadDbOption,
     app,
     console,
     fmt_count,
@@ -21,11 +21,13 @@ from thrv.store.database import DEFAULT_DB
 
 
 @app.command()
-def status(db: DbOption = Path(DEFAULT_DB)) -> None:
+def status(db: ReadDbOption = Path(DEFAULT_DB)) -> None:
     """Show what the store holds: rows by table, force and month, gaps, quarantine.
 
     A gap is a month missing between a force's first and last month in a table, e.g.
     Northumbria's 2022-01 in the bundled real data.
+
+    Example: `thrv status --db force.duckdb`
     """
     from thrv.store.status import store_status
 
@@ -67,11 +69,14 @@ def status(db: DbOption = Path(DEFAULT_DB)) -> None:
 
 @app.command()
 def quarantine(
-    db: DbOption = Path(DEFAULT_DB),
+    db: ReadDbOption = Path(DEFAULT_DB),
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every quarantined row to this CSV.")] = None,
 ) -> None:
-    """List quarantined rows with file, line, reason and the raw text, to fix at source."""
+    """List quarantined rows with file, line, reason and the raw text, to fix at source.
+
+    Example: `thrv quarantine --db force.duckdb --csv quarantined.csv`
+    """
     with open_store(db, read_only=True) as store:
         df = store.df("SELECT file, line, reason, raw FROM quarantine ORDER BY ingest_id, line")
     if csv_out:

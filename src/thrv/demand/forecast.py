@@ -224,24 +224,75 @@ def _long(wide: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def _backtest_points(long: pd.DataFrame) -> pd.DataFrame:
+    """The backtest rows with forecasts and lower bounds clipped at zero, errors and hits."""
+    df = long.copy()
+    df["forecast"] = df["forecast"].clip(lower=0)
+    df["_err"] = (df["y"] - df["forecast"]).abs()
+    for lv in LEVELS:
+        df[f"_in{lv}"] = (df["y"] >= df[f"lo{lv}"].clip(lower=0)) & (df["y"] <= df[f"hi{lv}"])
+    return df
+
+
+def selection_out_of_sample(long: pd.DataFrame) -> pd.DataFrame:
+    """How choosing "the model with the lowest backtest MAE" does on origins it did not see.
+
+    Leave one origin out: for each series and backtest origin, the model is picked on the
+    other origins alone (lowest MAE; ties to the simpler model) and scored on the left-out
+    origin. Pooled over origins this is an honest, out-of-sample measure of the selection
+    procedure itself, free of the optimism of scoring a model on the data that chose it.
+    One row per series: ``selection_points``, ``selection_mae``, ``selection_covered80/95``,
+    the same for seasonal naive on the same points (``snaive_points``, ``snaive_mae_oos``,
+    ``snaive_covered80/95``), and ``selection_beats_snaive``. A series with one origin has no
+    out-of-sample check (NaN, not beating).
+    """
+    df = _backtest_points(long)
+    df = df[np.isfinite(df["_err"])]
+    per = df.groupby(["unique_id", "cutoff", "model"], as_index=False).agg(
+        err=("_err", "sum"), n=("_err", "count"), c80=("_in80", "sum"), c95=("_in95", "sum"))
+    tot = per.groupby(["unique_id", "model"], as_index=False).agg(err_all=("err", "sum"), n_all=("n", "sum"))
+    per = per.merge(tot, on=["unique_id", "model"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per["other_mae"] = np.where(per["n_all"] > per["n"], (per["err_all"] - per["err"]) / (per["n_all"] - per["n"]), np.nan)
+    order = {m: i for i, m in enumerate(SIMPLER_FIRST)}
+    per["_simple"] = per["model"].map(order).fillna(len(order))
+    picked = (per.dropna(subset=["other_mae"]).sort_values(["unique_id", "cutoff", "other_mae", "_simple"], kind="mergesort")
+              .groupby(["unique_id", "cutoff"]).head(1))
+    sel = picked.groupby("unique_id").agg(selection_points=("n", "sum"), _err=("err", "sum"),
+                                          selection_covered80=("c80", "sum"), selection_covered95=("c95", "sum"))
+    sel["selection_mae"] = sel["_err"] / sel["selection_points"]
+    bench = per[(per["model"] == BENCHMARK)].merge(picked[["unique_id", "cutoff"]], on=["unique_id", "cutoff"])
+    sn = bench.groupby("unique_id").agg(snaive_points=("n", "sum"), _snerr=("err", "sum"),
+                                        snaive_covered80=("c80", "sum"), snaive_covered95=("c95", "sum"))
+    sn["snaive_mae_oos"] = sn["_snerr"] / sn["snaive_points"]
+    out = sel.drop(columns="_err").join(sn.drop(columns="_snerr"), how="outer")
+    out["selection_beats_snaive"] = (out["selection_mae"] < out["snaive_mae_oos"]).fillna(False).astype(bool)
+    ids = pd.Index(sorted(df["unique_id"].unique()), name="unique_id")
+    out = out.reindex(ids)
+    out["selection_beats_snaive"] = out["selection_beats_snaive"].fillna(False).astype(bool)
+    return out.reset_index()
+
+
 def score_backtest(long: pd.DataFrame, history: pd.DataFrame, plans: pd.DataFrame) -> pd.DataFrame:
     """One row per series and model: MAE, MASE, MAE relative to seasonal naive, coverage, chosen.
 
     Forecasts and interval bounds are clipped at zero first (a count cannot be negative), as
-    they are in the published forecast. The chosen model has the lowest MASE; ties go to
-    the simpler model, seasonal naive first.
+    they are in the published forecast. ``best_in_backtest`` marks the model with the lowest
+    backtest MAE (ties to the simpler model, seasonal naive first). ``chosen`` falls back to
+    seasonal naive unless choosing by backtest beats it out of sample
+    (:func:`selection_out_of_sample`): a model is used only where picking one has been shown
+    to pay. ``beats_snaive`` is that out-of-sample verdict; ``coverage80``/``coverage95`` of
+    the chosen row are the out-of-sample coverage of what is published (the selection's
+    where a model is chosen, seasonal naive's where it is the fallback), and
+    ``coverage80_in_sample``/``coverage95_in_sample`` each model's own backtest coverage.
     """
     if long.empty:
         return pd.DataFrame()
     scales = history.groupby("unique_id")["y"].apply(lambda y: seasonal_scale(y.to_numpy(), SEASON))
-    df = long.copy()
-    df["forecast"] = df["forecast"].clip(lower=0)
+    df = _backtest_points(long)
     bench = df[df["model"] == BENCHMARK][["unique_id", "ds", "cutoff", "forecast"]].rename(columns={"forecast": "_bench"})
     df = df.merge(bench, on=["unique_id", "ds", "cutoff"], how="left")
-    df["_err"] = (df["y"] - df["forecast"]).abs()
     df["_bench_err"] = (df["y"] - df["_bench"]).abs()
-    for lv in LEVELS:
-        df[f"_in{lv}"] = (df["y"] >= df[f"lo{lv}"].clip(lower=0)) & (df["y"] <= df[f"hi{lv}"])
     table = df.groupby(["unique_id", "model"], as_index=False).agg(
         points=("y", "count"), mae=("_err", "mean"), _bench_mae=("_bench_err", "mean"),
         covered80=("_in80", "sum"), covered95=("_in95", "sum"),
@@ -249,17 +300,32 @@ def score_backtest(long: pd.DataFrame, history: pd.DataFrame, plans: pd.DataFram
     table["mase"] = table["mae"] / table["unique_id"].map(scales)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["rel_mae_vs_snaive"] = np.where(table["_bench_mae"] > 0, table["mae"] / table["_bench_mae"], np.nan)
-    table["coverage80"] = table["covered80"] / table["points"]
-    table["coverage95"] = table["covered95"] / table["points"]
+    table["coverage80_in_sample"] = table["covered80"] / table["points"]
+    table["coverage95_in_sample"] = table["covered95"] / table["points"]
     # MASE is NaN for a constant series; rank by MAE then (same scale within a series)
     order = {m: i for i, m in enumerate(SIMPLER_FIRST)}
     table["_simple"] = table["model"].map(order).fillna(len(order))
-    table = table.sort_values(["unique_id", "mae", "_simple"])
+    table = table.sort_values(["unique_id", "mae", "_simple"], kind="mergesort")
     best = table.groupby("unique_id").head(1).set_index("unique_id")["model"]
-    table["chosen"] = table["model"] == table["unique_id"].map(best)
+    table["best_in_backtest"] = table["model"] == table["unique_id"].map(best)
+    oos = selection_out_of_sample(long).set_index("unique_id")
+    pays = table["unique_id"].map(oos["selection_beats_snaive"]).fillna(False).astype(bool)
+    final = np.where(pays, table["unique_id"].map(best), BENCHMARK)
+    table["chosen"] = table["model"].to_numpy() == final
     snaive = table[table["model"] == BENCHMARK].set_index("unique_id")
     table["snaive_mase"] = table["unique_id"].map(snaive["mase"])
-    table["beats_snaive"] = table["mae"] < table["unique_id"].map(snaive["mae"])
+    table["beats_snaive"] = table["chosen"] & pays & (table["model"] != BENCHMARK)
+    for col in ("selection_mae", "snaive_mae_oos", "selection_points"):
+        table[col] = table["unique_id"].map(oos[col])
+    # what is published, scored out of sample
+    sel_pts = table["unique_id"].map(oos["selection_points"])
+    for lv in LEVELS:
+        sel_cov = table["unique_id"].map(oos[f"selection_covered{lv}"]) / sel_pts
+        own = table[f"coverage{lv}_in_sample"]
+        table[f"coverage{lv}"] = np.where(table["model"] == BENCHMARK, own, np.where(table["chosen"], sel_cov, own))
+        table[f"covered{lv}"] = np.where(table["chosen"] & (table["model"] != BENCHMARK),
+                                         table["unique_id"].map(oos[f"selection_covered{lv}"]), table[f"covered{lv}"])
+    table["points_published"] = np.where(table["chosen"] & (table["model"] != BENCHMARK), sel_pts, table["points"])
     table = table.merge(plans, on="unique_id", how="left").drop(columns=["_simple", "_bench_mae"])
     return table
 
@@ -374,22 +440,59 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out.to_dict("records")]
 
 
-def calibration_summary(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Pooled interval coverage of the chosen models in the backtest, by stream and level.
+def _verdict(covered: int, n: int, nominal: float) -> dict[str, Any]:
+    from thrv.stats.proportions import wilson_interval
 
-    ``table``: the scored backtest with the series' stream, level and generated flag.
+    if n == 0:
+        return {"share": None, "ci_low": None, "ci_high": None, "verdict": "not tested"}
+    low, high = wilson_interval(covered, n, 0.95)
+    verdict = "too narrow" if high < nominal else "too wide" if low > nominal else "about right"
+    return {"share": covered / n, "ci_low": low, "ci_high": high, "verdict": verdict}
+
+
+def calibration_summary(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Out-of-sample interval coverage of what is published, by stream and level, then by level.
+
+    ``table``: the scored backtest with the series' stream, level and generated flag. Each
+    share has a 95% Wilson interval and a verdict against the nominal level ("too narrow"
+    where the whole interval lies below it); backtest points overlap, so the intervals are
+    narrower than they should be and the verdicts lean to the side of saying so.
     """
     chosen = table[table["chosen"]]
     rows = []
-    for (stream, level), g in chosen.groupby(["stream", "level"]):
-        n = int(g["points"].sum())
+    groups = [((stream, level), g) for (stream, level), g in chosen.groupby(["stream", "level"])]
+    groups += [(("all streams", level), g) for level, g in chosen.groupby("level")]
+    for (stream, level), g in groups:
+        n = int(g["points_published"].sum())
         c80, c95 = int(g["covered80"].sum()), int(g["covered95"].sum())
+        v80, v95 = _verdict(c80, n, 0.80), _verdict(c95, n, 0.95)
         rows.append({
             "stream": stream, "level": level, "series": len(g), "points": n,
-            "coverage80": c80 / n if n else None, "coverage95": c95 / n if n else None,
-            "beats_snaive": int(g["beats_snaive"].sum()), "generated": bool(g["generated"].any()),
+            "coverage80": v80["share"], "coverage80_ci": [v80["ci_low"], v80["ci_high"]], "verdict80": v80["verdict"],
+            "coverage95": v95["share"], "coverage95_ci": [v95["ci_low"], v95["ci_high"]], "verdict95": v95["verdict"],
+            "beats_snaive": int(g["beats_snaive"].sum()),
+            "seasonal_naive_fallback": int((g["model"] == BENCHMARK).sum()),
+            "generated": bool(g["generated"].any()),
         })
     return rows
+
+
+def calibration_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """One sentence per level (all streams pooled) on how the published intervals did."""
+    out = []
+    for r in rows:
+        if r["stream"] != "all streams" or not r["points"]:
+            continue
+        parts = []
+        for lv in LEVELS:
+            share, (lo, hi), verdict = r[f"coverage{lv}"], r[f"coverage{lv}_ci"], r[f"verdict{lv}"]
+            parts.append(f"{lv}% intervals covered {share:.0%} (95% CI {lo:.0%} to {hi:.0%}): {verdict}")
+        out.append(
+            f"{str(r['level']).capitalize()} level, out of sample over {r['points']:,} held-out months of {r['series']} series: "
+            + "; ".join(parts) + f". A model beat seasonal naive out of sample for {r['beats_snaive']} of {r['series']} series; "
+            f"the other {r['seasonal_naive_fallback']} use seasonal naive."
+        )
+    return out
 
 
 def build_forecast(
@@ -466,6 +569,8 @@ def build_forecast(
         table = table.merge(keys[["unique_id", "stream", "level", "force", "area", "category", "months", "generated"]], on="unique_id")
         table["model_spec"] = np.where(table["chosen"], table["unique_id"].map(specs), "")
     notes.extend(_honesty(keys, plans, horizon, table))
+    calibration = calibration_summary(table) if not table.empty else []
+    notes.extend(calibration_notes(calibration))
     workforce = officer_hours(forecasts, scenario=scenarios is not None, table=load_hours(hours_table) if hours_table else None)
     model: dict[str, Any] = {
         "meta": {
@@ -483,7 +588,7 @@ def build_forecast(
         },
         "series": _records(keys),
         "summary": _summary(table),
-        "calibration": calibration_summary(table) if not table.empty else [],
+        "calibration": calibration,
         "backtest": _records(table.drop(columns=["covered80", "covered95"], errors="ignore")) if not table.empty else [],
         "forecasts": _records(forecasts.drop(columns=["ds"]).sort_values(["unique_id", "month"])),
         "history": _records(hist.drop(columns=["ds"])),
@@ -535,8 +640,9 @@ def _honesty(keys: pd.DataFrame, plans: pd.DataFrame, horizon: int, table: pd.Da
             kept = int((chosen["model"] == BENCHMARK).sum())
             if len(chosen):
                 notes.append(
-                    f"{title}: the chosen model beat seasonal naive in the backtest for {int(chosen['beats_snaive'].sum())} "
-                    f"of {len(chosen)} series; for {kept} nothing did and seasonal naive is used."
+                    f"{title}: choosing a model by backtest beat seasonal naive out of sample (each origin judged by a "
+                    f"model picked on the others) for {int(chosen['beats_snaive'].sum())} of {len(chosen)} series; "
+                    f"the other {kept} use seasonal naive."
                 )
     notes.append(
         "Intervals assume the future behaves like the past (no change in recording practice, policy or boundaries); "

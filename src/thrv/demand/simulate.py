@@ -461,7 +461,7 @@ def simulate(
     volumes of calls, incidents and crimes (e.g. 0.1 for a quick demonstration), leaving survey
     sample sizes as published. The same seed always writes the same files.
     """
-    from thrv.demand.simulate_records import simulate_crimes, simulate_surveys
+    from thrv.demand.simulate_records import link_victim_crimes, simulate_crimes, simulate_surveys
 
     if months < 1:
         raise ValueError("months must be at least 1")
@@ -485,6 +485,8 @@ def simulate(
         "force_crimes": simulate_crimes(rng, cal, cfg, factor, force, geo),
         "survey_responses": simulate_surveys(rng, cal, cfg, force, geo),
     }
+    # victims' crimes drawn from their own stream, so the other files stay as they were
+    tables["survey_responses"] = link_victim_crimes(tables["survey_responses"], tables["force_crimes"], np.random.default_rng([seed, 14]))
     written = [write_csv(table, out / f"{name}.csv") for name, table in tables.items()]
     meta = {
         "generated": True,

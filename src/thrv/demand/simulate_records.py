@@ -228,3 +228,60 @@ def simulate_surveys(rng: np.random.Generator, cal: Calendar, cfg: dict[str, Any
             "generated": pa.array(np.full(n, "true"), pa.string()),
         }
     )
+
+
+#: crime types a force's victim satisfaction survey samples (the Home Office user
+#: satisfaction survey's groups), in equal quotas (ASSUMPTION: a common design)
+SURVEYED_CRIME_TYPES = ("Burglary", "Vehicle crime", "Violence and sexual offences")
+#: victims are interviewed 6 to 12 weeks after reporting (Home Office survey guidance)
+SURVEY_LAG_DAYS = (42, 84)
+
+
+def link_victim_crimes(surveys: pa.Table, crimes: pa.Table, rng: np.random.Generator) -> pa.Table:
+    """Give each victim-satisfaction respondent the crime they were surveyed about.
+
+    A respondent gets a generated crime of one of :data:`SURVEYED_CRIME_TYPES` (equal
+    quotas) recorded 6-12 weeks before the interview (else the nearest earlier one of that
+    type, else any). Answers do not depend on the crime type (ASSUMPTION: no published
+    split by crime type was found to calibrate to), so any difference a split shows is
+    chance. Other surveys get an empty ``crime_id``.
+    """
+    from thrv.sources.extract_rules import normalise_offence_code, offence_lookup
+
+    lookup = offence_lookup()
+    types = np.array([lookup.get(normalise_offence_code(c), ("", ""))[0] for c in crimes["offence_code"].to_pylist()], dtype=object)
+    recorded = np.array(pc.utf8_slice_codeunits(crimes["recorded_at"], 0, 10).to_pylist(), dtype="datetime64[D]")
+    crime_ids = np.array(crimes["crime_id"].to_pylist(), dtype=object)
+    pools = {}
+    for t in SURVEYED_CRIME_TYPES:
+        mine = np.flatnonzero(types == t)
+        mine = mine[np.argsort(recorded[mine], kind="stable")]
+        if len(mine):
+            pools[t] = (recorded[mine], crime_ids[mine])
+    n = surveys.num_rows
+    out = np.full(n, "", dtype=object)
+    is_victim = np.array(pc.equal(surveys["survey"], "victim_satisfaction").to_pylist(), dtype=bool)
+    if not pools or not is_victim.any():
+        return surveys.append_column("crime_id", pa.array(out.astype(str), pa.string()))
+    respondents = np.array(surveys["respondent_id"].to_pylist(), dtype=object)
+    responded = np.array(surveys["responded_at"].to_pylist(), dtype="datetime64[D]")
+    who, first = np.unique(respondents[is_victim], return_index=True)
+    when = responded[is_victim][first]
+    names = sorted(pools)
+    chosen_type = rng.integers(0, len(names), len(who))
+    lag = rng.integers(SURVEY_LAG_DAYS[0], SURVEY_LAG_DAYS[1] + 1, len(who)).astype("timedelta64[D]")
+    picked = np.empty(len(who), dtype=object)
+    for k, name in enumerate(names):
+        times, ids_ = pools[name]
+        mine = np.flatnonzero(chosen_type == k)
+        target = when[mine] - lag[mine]
+        # the latest crime of the type recorded by the target date (else the earliest one)
+        pos = np.searchsorted(times, target, side="right") - 1
+        pos = np.where(pos < 0, 0, pos)
+        # spread respondents over the crimes of the days around the target
+        jitter = rng.integers(0, 10, len(mine))
+        pos = np.clip(pos - jitter, 0, len(times) - 1)
+        picked[mine] = ids_[pos]
+    crime_of = dict(zip(who.tolist(), picked.tolist(), strict=True))
+    out[is_victim] = [crime_of[r] for r in respondents[is_victim]]
+    return surveys.append_column("crime_id", pa.array(out.astype(str), pa.string()))

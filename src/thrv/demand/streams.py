@@ -126,26 +126,22 @@ def resolve_area(con: Any, area: str | None) -> tuple[str | None, str | None]:
     """(force, district) for an --area: a force as published, or a district name; else an error."""
     if area is None:
         return None, None
-    wanted = area.strip().lower()
+    from thrv.areas import match_area  # the one rule every command uses
+
     forces: set[str] = set()
     for stream in STREAMS.values():
         if stream.table in set(con.list_tables()):
             forces.update(_forces(con, stream))
-    for f in forces:
-        if f.lower() == wanted:
-            return f, None
-    found = force_by_name(area)
-    if found and found.name in forces:
-        return found.name, None
     ref = con.table("ref_lsoa")
-    hits = ref.filter(ref.lad_name.lower() == wanted).select("lad_name", "pfa_code").distinct().to_pandas()
-    if not hits.empty:
-        name = str(hits.iloc[0]["lad_name"])
-        pfa = str(hits.iloc[0]["pfa_code"])
-        owner = None
-        for f in sorted(forces):
-            known = force_by_name(f)
-            if known is not None and known.pfa_code == pfa:
-                owner = f
-        return owner, name
-    raise ValueError(f"--area {area!r} is not a force in the store or a district; forces: {', '.join(sorted(forces)) or 'none'}")
+    lads = ref.select("lad_name", "pfa_code").distinct().to_pandas()
+    owner_of = {}
+    for f in sorted(forces):
+        known = force_by_name(f)
+        if known is not None:
+            owner_of[known.pfa_code] = f
+    # the districts of the forces held, as for every other command
+    pairs = [(owner_of[str(p)], str(n)) for n, p in zip(lads["lad_name"], lads["pfa_code"], strict=True) if str(p) in owner_of]
+    level, force, name = match_area(area, sorted(forces), pairs)
+    if level == "force":
+        return force, None
+    return force or None, name

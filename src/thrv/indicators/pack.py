@@ -7,6 +7,7 @@ API take its :class:`Pack` and never recompute a figure.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,13 +49,106 @@ class Pack:
     indicators: dict[str, Indicator]
     options: CompareOptions
     meta: dict[str, Any] = field(default_factory=dict)
+    #: every force's rolling 12 months and residents for the per-1,000 indicators (funnel plots)
+    peers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+#: the levels a pack holds unless LSOA rows are asked for (they are ~20x the rest)
+DEFAULT_LEVELS = ("force", "area", "district")
+#: pack.json bytes per row, measured on the sample pack (for the size a request will reach)
+JSON_BYTES_PER_ROW = 2_300
+
+
+class MonthError(ValueError):
+    """A pack month the store does not hold."""
 
 
 def parse_month(text: str) -> dt.date:
+    """YYYY-MM, four digits and two ("2025-1" is refused: it is too easily a typo)."""
+    if not re.fullmatch(r"\d{4}-\d{2}", text.strip()):
+        raise ValueError(f"month must be YYYY-MM, got {text!r}")
     try:
-        return dt.datetime.strptime(text, "%Y-%m").date()
+        return dt.datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError as exc:
         raise ValueError(f"month must be YYYY-MM, got {text!r}") from exc
+
+
+def months_held(con: Any, tables: Sequence[str]) -> dict[str, list[dt.date]]:
+    """The months each table holds (only tables present and with rows)."""
+    existing = set(con.list_tables())
+    out: dict[str, list[dt.date]] = {}
+    for table in tables:
+        if table not in existing or "month" not in con.table(table).columns:
+            continue
+        t = con.table(table)
+        months = t.select(m=t.month.cast("date")).distinct().to_pandas()["m"].dropna()
+        if len(months):
+            out[table] = sorted(pd.Timestamp(m).date().replace(day=1) for m in months)
+    return out
+
+
+def _span(months: Sequence[dt.date]) -> str:
+    text = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if len(months) > 1 else f"{months[0]:%Y-%m}"
+    gaps = []
+    m = months[0]
+    held = set(months)
+    while m < months[-1]:
+        if m not in held:
+            gaps.append(f"{m:%Y-%m}")
+        m = add_months(m, 1)
+    if gaps:
+        text += " (missing " + ", ".join(gaps[:6]) + (", ..." if len(gaps) > 6 else "") + ")"
+    return text
+
+
+def check_month(month: dt.date, held: dict[str, list[dt.date]]) -> None:
+    """Refuse a month no table holds, naming what the store does hold."""
+    if not held:
+        raise MonthError("the store holds no records: run `thrv ingest` first")
+    if any(month in months for months in held.values()):
+        return
+    parts = [f"{table} {_span(months)}" for table, months in sorted(held.items(), key=lambda kv: kv[0] != "crimes")]
+    raise MonthError(f"the store holds no records for {month:%Y-%m}; the store holds " + "; ".join(parts))
+
+
+def preflight(
+    store: Any,
+    month: dt.date,
+    area: str | None = None,
+    all_forces: bool = False,
+    levels: Sequence[str] = DEFAULT_LEVELS,
+    indicator_files: Sequence[Path] | None = None,
+    areas_file: Path | None = None,
+) -> dict[str, Any]:
+    """Check a pack request before the work: the month is held, the area exists, the size is asked for.
+
+    A store of several forces needs ``area`` (one force, area or district) or ``all_forces``;
+    the refusal says how big the every-force pack would be. Returns what was found (forces,
+    tables, the estimated rows) so a caller can report it.
+    """
+    unknown = set(levels) - set(LEVELS)
+    if unknown:
+        raise ValueError(f"unknown level(s) {sorted(unknown)}; use any of {', '.join(LEVELS)}")
+    con = store.ibis()
+    templates = load_indicators(indicator_files)
+    tables = sorted({t.table for t in templates})
+    held = months_held(con, tables)
+    check_month(month, held)
+    forces = _store_forces(con, tables)
+    hierarchy = build_hierarchy(forces, areas_file)
+    if area:
+        resolve_area(area, hierarchy, forces)
+    n_ind = sum(1 for t in templates if t.table in held)  # templates of tables with no rows give none
+    places = len(forces) + hierarchy.districts["area"].nunique() + len(hierarchy.districts)
+    rows = n_ind * places + (n_ind * len(hierarchy.lsoas) if "lsoa" in levels else 0)
+    if area is None and len(forces) > 1 and not all_forces:
+        size = rows * JSON_BYTES_PER_ROW / 1e6
+        raise AreaError(
+            f"the store holds {len(forces)} forces: choose one with --area NAME (e.g. --area {forces[0]!r}), "
+            f"or pass --all-forces for a pack of every force (about {rows:,} rows, a pack.json of about "
+            f"{size:,.0f} MB" + (", without LSOA rows)" if "lsoa" not in levels else ")")
+        )
+    return {"forces": forces, "tables": tables, "months_held": held, "estimated_rows": rows}
 
 
 def _store_forces(con: Any, tables: Sequence[str]) -> list[str]:
@@ -65,20 +159,13 @@ def _store_forces(con: Any, tables: Sequence[str]) -> list[str]:
 
 
 def resolve_area(name: str, hierarchy: Hierarchy, forces: Sequence[str]) -> tuple[str, str, str]:
-    """(level, force, area) for an --area name: a force as published, an area or a district."""
-    wanted = name.strip().lower()
-    for f in forces:
-        if f.lower() == wanted:
-            return "force", f, f
+    """(level, force, area) for an --area name: a force, a district or an area (see thrv.areas)."""
+    from thrv.areas import match_area
+
     d = hierarchy.districts
-    hit = d[d["area"].fillna("").str.lower() == wanted]
-    if not hit.empty:
-        return "area", str(hit.iloc[0]["force"]), str(hit.iloc[0]["area"])
-    hit = d[d["district"].str.lower() == wanted]
-    if not hit.empty:
-        return "district", str(hit.iloc[0]["force"]), str(hit.iloc[0]["district"])
-    choices = sorted({*forces, *d["district"], *d["area"].dropna()})
-    raise AreaError(f"--area {name!r} is not a force, area or district in the store; choose from: {', '.join(choices)}")
+    districts = zip(d["force"], d["district"], strict=True)
+    areas = {(f, a) for f, a in zip(d["force"], d["area"], strict=True) if isinstance(a, str)}
+    return match_area(name, forces, districts, sorted(areas))
 
 
 def _district_keys(hierarchy: Hierarchy, indicators: dict[str, Indicator], tables_with_lsoa: set[str]) -> pd.DataFrame:
@@ -147,8 +234,11 @@ def _spc(
 ) -> pd.DataFrame:
     """XmR chart verdict for the latest point of each series (up to 36 months of data).
 
-    Each series uses its run of consecutive months with data ending at the pack month;
-    all series are judged at once by :func:`thrv.stats.xmr_latest_many`.
+    Each series uses the months with data in the 36 months ending at the pack month (a
+    missing month is skipped, as NHSRplotthedots would chart the rows it is given, so one
+    gap does not cut the history); no verdict where the pack month itself has no data.
+    All series are judged at once by :func:`thrv.stats.xmr_latest_many` (NHSRplotthedots'
+    rules and precedence, moving ranges screened for outliers).
     """
     n = len(matrix.keys)
     end = matrix.col(month)
@@ -168,21 +258,18 @@ def _spc(
     den = matrix.den[:, start : end + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(is_prop, np.where(den > 0, 100 * num / den, np.nan), num)
-    # keep only the run of finite values that ends at the pack month
-    finite = np.isfinite(values)
-    run = np.where(finite[:, ::-1].all(axis=1), values.shape[1], np.argmin(finite[:, ::-1], axis=1))
-    cols = np.arange(values.shape[1])
-    values = np.where(cols[None, :] >= values.shape[1] - run[:, None], values, np.nan)
     wanted = matrix.keys["level"].isin(levels).to_numpy() & matrix.keys["indicator"].map(
         lambda i: indicators[i].measure != "p90"
     ).to_numpy()
-    values[~wanted] = np.nan
+    values[~wanted | ~np.isfinite(values[:, -1])] = np.nan
     directions = [indicators[i].direction for i in matrix.keys["indicator"]]
     latest = xmr_latest_many(
-        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length
+        values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length,
+        screen_outliers=bool(getattr(options, "spc_screen_outliers", True)),
     )
     rules = np.full(n, "", dtype=object)
-    for name, flags in (("beyond_limits", latest.beyond_limits), ("shift", latest.shift), ("trend", latest.trend), ("two_of_three", latest.two_of_three)):
+    # every rule that caught the point, the one that names it (by precedence) first
+    for name, flags in (("beyond_limits", latest.beyond_limits), ("trend", latest.trend), ("two_of_three", latest.two_of_three), ("shift", latest.shift)):
         rules = np.where(flags, np.where(rules == "", name, rules + ", " + name), rules)
     return pd.DataFrame({
         "spc_variation": latest.variation.astype(object),
@@ -307,7 +394,7 @@ def build_pack(
     store: Any,
     month: dt.date,
     area: str | None = None,
-    levels: Sequence[str] = LEVELS,
+    levels: Sequence[str] = DEFAULT_LEVELS,
     indicator_files: Sequence[Path] | None = None,
     areas_file: Path | None = None,
     options: CompareOptions | None = None,
@@ -354,6 +441,9 @@ def build_pack(
     chart_levels = set(levels) - {"lsoa"}
     table = pd.concat([table, _spc(matrix, month, indicators, chart_levels, options)], axis=1)
     table = _rates(table, hierarchy, indicators, options.confidence)
+    table = _with_rolling_n(table, matrix, month)
+    table = _with_force_ranks(table)
+    peers = _peers(table)
     history = _history(matrix, month, chart_levels)
 
     if focus is not None:
@@ -382,7 +472,55 @@ def build_pack(
         ],
         "crime_type_indicators": _crime_type_indicators(indicators),
     }
-    return Pack(month, table.reset_index(drop=True), history, indicators, options, meta)
+    return Pack(month, table.reset_index(drop=True), history, indicators, options, meta, peers)
+
+
+def _with_rolling_n(table: pd.DataFrame, matrix: SeriesMatrix, month: dt.date) -> pd.DataFrame:
+    """The 12-month numerator and denominator of each proportion, so n can be shown beside it."""
+    if "rolling_12m_den" in table.columns:
+        return table
+    from thrv.indicators.compare import _window
+
+    s_num, s_den, have = _window(matrix, month, 12)
+    is_prop = (matrix.keys["measure"] == "proportion").to_numpy()
+    frame = pd.DataFrame({
+        "indicator": matrix.keys["indicator"], "level": matrix.keys["level"],
+        "force": matrix.keys["force"], "area": matrix.keys["area"],
+        "rolling_12m_num": np.where(is_prop & (have == 12), s_num, np.nan),
+        "rolling_12m_den": np.where(is_prop & (have == 12), s_den, np.nan),
+    })
+    return table.merge(frame, on=["indicator", "level", "force", "area"], how="left")
+
+
+def _with_force_ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Each force's rank among the forces held by rolling 12-month rate per 1,000 (1 = lowest).
+
+    ``rank_low``/``rank_high`` rank a series' months; these rank forces, and exist only when
+    the store holds more than one force with the figure.
+    """
+    table = table.copy()
+    table["force_rank"] = np.nan
+    table["force_rank_of"] = np.nan
+    if "rate_per_1000" not in table.columns:
+        return table
+    forces = table[(table["level"] == "force") & table["rate_per_1000"].notna()]
+    if forces.empty:
+        return table
+    ranks = forces.groupby("indicator")["rate_per_1000"].rank(method="min")
+    sizes = forces.groupby("indicator")["rate_per_1000"].transform("size")
+    several = sizes > 1
+    table.loc[ranks.index[several], "force_rank"] = ranks[several]
+    table.loc[sizes.index[several], "force_rank_of"] = sizes[several]
+    return table
+
+
+def _peers(table: pd.DataFrame) -> pd.DataFrame:
+    """Force-level rolling 12 months and residents of every force, per per-1,000 indicator."""
+    cols = ["indicator", "force", "rolling_12m", "population", "rate_per_1000"]
+    if "rate_per_1000" not in table.columns:
+        return pd.DataFrame(columns=cols)
+    f = table[(table["level"] == "force") & table["rate_per_1000"].notna() & table["rolling_12m"].notna()]
+    return f[cols].reset_index(drop=True)
 
 
 def _coverage_between(coverage: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:

@@ -709,6 +709,28 @@ def csv_rows(model: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{k: (None if is_marker(v) else v) for k, v in r.items()} for r in model["rows"]]
 
 
+def secondary_suppression(cells: Mapping[Any, float], relations: Iterable[tuple[Any, list[Any]]], primary: Iterable[Any],
+                          rule: DisclosureRule | None = None) -> set[Any]:
+    """Withheld cells for any small table of counts: ``cells`` by key, ``relations`` as
+    (total, parts) with total = sum(parts), ``primary`` the small cells. Decided by the same
+    engine as the packs (every primary cell keeps 1 to limit-1, no withheld cell pinned),
+    against exact published values."""
+    rule = rule or DisclosureRule()
+    keys = list(cells)
+    index = {k: i for i, k in enumerate(keys)}
+    rels = []
+    for total, parts in relations:
+        ps = [index[p] for p in parts if p in index]
+        if total in index and ps:
+            rels.append(Relation(index[total], ps, float(cells[total]) - sum(float(cells[p]) for p in parts if p in index), "family"))
+    n = len(keys)
+    table = Table([(str(k), "") for k in keys], np.array([float(cells[k]) for k in keys]), np.zeros(n, dtype=int),
+                  np.zeros(n, dtype=int), np.arange(n), rels, np.ones(n))
+    limit = max([rule.limit, *(int(cells[k]) + 1 for k in primary)])
+    dec = decide(table, limit, False)
+    return {k for k, s in zip(keys, dec.status, strict=True) if s != PUBLISHED}
+
+
 def public_model(model: dict[str, Any], rule: DisclosureRule | None = None) -> dict[str, Any]:
     """Superseded single-month view (decides from one model alone): use :func:`public_view`."""
     from thrv.report.single_month import public_model as single

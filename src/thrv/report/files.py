@@ -50,6 +50,7 @@ def write_pack(
     formats: Iterable[str] = ("html",),
     public: bool = False,
     progress: Callable[[str], None] | None = None,
+    intervals: bool = False,
 ) -> list[Path]:
     """pack.json, pack.csv and pack.<format> for each requested format, into ``out``."""
     from thrv.report.html import render_pack_html
@@ -67,15 +68,20 @@ def write_pack(
         written.append(write_csv(csv_rows(model), out / "pack.csv", [*CONTRACT_COLUMNS, "suppressed", "suppressed_columns"]))
     else:
         written.append(write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS))
+    cache: dict[str, Any] = {}  # charts drawn once for the HTML and the PDF
     for fmt in formats:
         step(f"pack.{fmt}")
         if fmt == "html":
             path = out / "pack.html"
-            path.write_text(render_pack_html(model, public=public), encoding="utf-8")
+            path.write_text(render_pack_html(model, public=public, intervals=intervals, cache=cache), encoding="utf-8")
+            if any(r.get("area_level") in {"area", "district"} for r in model["rows"]):
+                areas = out / "pack-areas.html"
+                areas.write_text(render_pack_html(model, charts=False, public=public, part="areas", intervals=intervals), encoding="utf-8")
+                written.append(areas)
         elif fmt == "pdf":
             from thrv.report.pdf import html_to_pdf
 
-            path = html_to_pdf(render_pack_html(model, public=public), out / "pack.pdf")
+            path = html_to_pdf(render_pack_html(model, public=public, part="pdf", intervals=intervals, cache=cache), out / "pack.pdf")
         elif fmt == "xlsx":
             from thrv.report.excel import write_pack_xlsx
 

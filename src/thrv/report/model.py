@@ -57,11 +57,13 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
     """The pack table with its final column names, titles and sentences."""
     table = pack.table.rename(columns={"level": "area_level"}).copy()
     ind = pack.indicators
-    table.insert(1, "title", table["indicator"].map(lambda i: ind[i].title))
+    # titles expanded from a category keep its code ("public_safety"): show it as words
+    table.insert(1, "title", table["indicator"].map(lambda i: ind[i].title.replace("_", " ")))
     table.insert(2, "group", table["indicator"].map(lambda i: ind[i].group))
     table["direction"] = table["indicator"].map(lambda i: ind[i].direction)
     table["unit"] = table["indicator"].map(lambda i: ind[i].unit)
     table["generated_data"] = table["indicator"].map(lambda i: ind[i].generated)
+    _add_intervals(table, pack.options.confidence)
     alpha = pack.options.alpha
     records = _records(table)
     table["sentence"] = [
@@ -77,6 +79,60 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
     ]
     rest = [c for c in table.columns if c not in CONTRACT_COLUMNS]
     return table[CONTRACT_COLUMNS + rest]
+
+
+def _add_intervals(table: pd.DataFrame, confidence: float) -> None:
+    """Wilson intervals of each proportion shown (the month and the 12 months), for --intervals."""
+    from thrv.stats.proportions import wilson_interval_many
+
+    is_prop = (table["measure"] == "proportion").to_numpy() if "measure" in table else np.zeros(len(table), bool)
+    for value, num, den in (("current", "current_num", "current_den"), ("rolling_12m", "rolling_12m_num", "rolling_12m_den")):
+        if num not in table or den not in table:
+            continue
+        n = pd.to_numeric(table[den], errors="coerce").to_numpy(dtype=float)
+        x = pd.to_numeric(table[num], errors="coerce").to_numpy(dtype=float)
+        ok = is_prop & np.isfinite(n) & np.isfinite(x) & (n > 0)
+        low, high = wilson_interval_many(np.where(ok, x, 0.0), np.where(ok, n, 1.0), confidence)
+        table[f"{value}_ci_low"] = np.where(ok, 100.0 * low, np.nan)
+        table[f"{value}_ci_high"] = np.where(ok, 100.0 * high, np.nan)
+
+
+def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
+    """Funnel plot data for each per-1,000 indicator held for three or more forces.
+
+    The forces' rolling 12-month rates against their residents, with the 95% and 99.8%
+    limits around the pooled rate (:mod:`thrv.stats.funnel`) on a grid of populations.
+    """
+    from thrv.stats.funnel import funnel, funnel_limits
+
+    peers = pack.peers
+    out: list[dict[str, Any]] = []
+    if peers is None or peers.empty:
+        return out
+    for ind_id, g in peers.groupby("indicator", sort=False):
+        g = g.dropna(subset=["rolling_12m", "population"])
+        g = g[g["population"] > 0]
+        if len(g) < 3:
+            continue
+        f = funnel(g["rolling_12m"].tolist(), g["population"].tolist())
+        lo, hi = float(g["population"].min()) * 0.8, float(g["population"].max()) * 1.1
+        grid = np.geomspace(max(lo, 1.0), hi, points)
+        limits = funnel_limits(f, grid)
+        ind = pack.indicators.get(str(ind_id))
+        out.append({
+            "indicator": str(ind_id),
+            "title": ind.title if ind else str(ind_id),
+            "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed, "method": f.method,
+            "forces": [
+                {"force": force, "rate_per_1000": float(rate), "population": float(pop), "rolling_12m": float(roll), "z": _clean(float(z))}
+                for force, rate, pop, roll, z in zip(
+                    g["force"].tolist(), g["rate_per_1000"].to_numpy(float), g["population"].to_numpy(float),
+                    g["rolling_12m"].to_numpy(float), f.z, strict=True,
+                )
+            ],
+            "limits": _records(pd.DataFrame({"population": grid, **limits})),
+        })
+    return out
 
 
 def pack_model(pack: Pack) -> dict[str, Any]:
@@ -106,4 +162,5 @@ def pack_model(pack: Pack) -> dict[str, Any]:
         ],
         "rows": _records(rows),
         "series": series,
+        "funnels": funnels(pack),
     }

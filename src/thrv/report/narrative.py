@@ -79,9 +79,10 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
         return f"{title}: no data for {when}."
     last_year = month_name(_prior_year(month))
     if measure == "proportion":
-        text = f"{title}: {float(current):.1f}% in {when}"
+        text = f"{title}: {float(current):.1f}%"
         if _finite(row.get("current_den")):
-            text += f" ({_num(_v(row, 'current_num'))} of {_num(_v(row, 'current_den'))})"
+            text += f" (n={_num(_v(row, 'current_den'))})"
+        text += f" in {when}"
         text += _extreme(row)
         prev = _v(row, "prev_1y")
         if _finite(prev):
@@ -93,7 +94,10 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
                 text += f", {direction} {abs(diff):.1f} percentage points on {last_year}"
             text += _significance(row.get("p_value_prev_1y"), alpha)
     else:
-        text = f"{title}: {_num(float(current))} {noun} in {when}"
+        # a median or percentile is a time (or another measure), not a number of records
+        is_measure = measure not in {"count", "proportion"}
+        unit = str(row.get("unit") or "") if is_measure else noun
+        text = f"{title}: {_num(float(current))}{' ' + unit if unit else ''} in {when}"
         text += _extreme(row)
         prev = _v(row, "prev_1y")
         if _finite(prev) and prev > 0:
@@ -101,7 +105,7 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
             if abs(change) < 0.05:
                 text += f", the same as {last_year}"
             else:
-                word = "fewer" if change < 0 else "more"
+                word = ("lower" if change < 0 else "higher") if is_measure else ("fewer" if change < 0 else "more")
                 text += f", {abs(change):.1f}% {word} than {last_year}"
             text += _significance(row.get("p_value_prev_1y"), alpha)
         elif _finite(prev):
@@ -110,7 +114,12 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
     label = row.get("label")
     if label and label != "Insufficient data" and _finite(row.get("rolling_12m")):
         rolling = _v(row, "rolling_12m")
-        shown = f"{rolling:.1f}%" if measure == "proportion" else _num(rolling)
+        if measure == "proportion":
+            shown = f"{rolling:.1f}%" + (f", n={_num(_v(row, 'rolling_12m_den'))}" if _finite(row.get("rolling_12m_den")) else "")
+        elif measure in {"count"}:
+            shown = _num(rolling)
+        else:
+            shown = f"{_num(rolling)} {row.get('unit') or ''}".strip()
         verdict = {
             "Comparable": "comparable with",
             "Improved": "an improvement on",
@@ -125,6 +134,8 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
         text += f" ({format_p(_v(row, 'p_value'))})." if _finite(row.get("p_value")) else "."
     variation = row.get("spc_variation")
     if variation and str(variation).startswith("special cause"):
-        rules = row.get("spc_rules") or ""
-        text += f" The SPC chart shows {variation}" + (f" ({rules.replace('_', ' ')})." if rules else ".")
+        from thrv.report.glance import rule_words, spc_words
+
+        rules = rule_words(row.get("spc_rules"))
+        text += f" The SPC chart shows {spc_words(row)}" + (f" ({rules})." if rules else ".")
     return text

@@ -716,11 +716,11 @@ def _repair(state: _State, c: int, direction: str) -> tuple[list[int], dict[int,
         if lw[j] < lower[j] or up_[j] > upper[j]:
             continue
         state.solves += 1
-        x = _repair_point(cost, a_all, lo_a, hi_a, eq, lw, up_, len(group))
-        if x is None:
+        point = _repair_point(cost, a_all, lo_a, hi_a, eq, lw, up_, len(group))
+        if point is None:
             continue
-        delta = {g: round(x[j2] - v[g]) for g, j2 in col.items() if round(x[j2]) != v[g]}
-        return [p for k, p in enumerate(payers) if x[len(group) + 2 * k] + x[len(group) + 2 * k + 1] > 0.5], delta
+        delta = {g: round(point[j2] - v[g]) for g, j2 in col.items() if round(point[j2]) != v[g]}
+        return [p for k, p in enumerate(payers) if point[len(group) + 2 * k] + point[len(group) + 2 * k + 1] > 0.5], delta
     return [], None
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thrv import reference
-from thrv.sources import extract_rules
+from thrv.sources import extract_rules, measures
 from thrv.sources.csvtext import BadRow, CsvRecords, FileRefused, read_records
 from thrv.sources.files import SourceFile, decompress
 from thrv.sources.kinds import (
@@ -184,6 +184,8 @@ def read_data(
         context = extract_rules.context_for(kind, records, force_name, notes)
         records = extract_rules.prepare(records, kind)
         validated = validate(records, kind, constants, extra_checks=extract_rules.rules_for(context))
+    elif kind is measures.MEASURES:
+        validated = validate(records, kind, constants, extra_checks=measures.rules_for(source.name, records, notes))
     else:
         validated = validate(records, kind, constants)
     table = validated.table

@@ -4,35 +4,59 @@
 functions at definition time, and dependencies defined in closures must resolve.)
 
 Every figure comes from the same report model as ``thrv pack`` (``thrv.report.model``); the
-API never computes anything the files do not. Packs are built once per month and cached
-in memory (a national store takes tens of seconds to aggregate; a cached force-month page
-then answers in milliseconds); ``warm`` months are built when the server starts
-(``"latest"`` stands for the store's last month).
+API never computes anything the files do not. The server reads a snapshot of the store,
+never the store itself, so ``thrv ingest`` can run while it serves; months are built and
+files rendered by one background worker (:mod:`thrv.web.builds`), and requests are
+served from what it has built. Public users get views cut from one disclosure decision
+made on the whole month (:func:`public_view`), never decided again on a part of it.
+
+Routers added by other parts of thrv are listed in :data:`ROUTERS` and included by
+:func:`include_routers`; :mod:`thrv.web.access` has the role checks they use.
 """
 
 
+import importlib
 import io
+import json
 import re
-import tempfile
-import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from thrv import __version__
-from thrv.web.auth import AuditLog, AuthError, Sessions, User, load_users, verify_secret
+from thrv.web.access import Access, Analyst, AnyUser
+from thrv.web.auth import (
+    AuditLog,
+    AuthError,
+    Credentials,
+    LoginThrottle,
+    Sessions,
+    ThrottleSettings,
+    User,
+    load_settings,
+    load_users,
+)
+from thrv.web.builds import ANALYST, Builds, Month
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-MAX_BODY = 16 * 1024
-MAX_URL = 2048
-COOKIE = "thrv_session"
-LEVELS = ("force", "area", "district")
+MEDIA = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "html": "text/html",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+RENDERED = ("html", "pdf", "xlsx")  # costly: built by the worker, once per month/area/audience
 
+#: Routers other parts of thrv add to the server: each module's ``router`` (an APIRouter)
+#: is included when the module exists. Add a module here; nothing else needs to change.
+ROUTERS = ("thrv.web.partners",)
 
-Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="The pack month, YYYY-MM")]
+Month_ = Annotated[str, Query(pattern=MONTH_PATTERN, description="The pack month, YYYY-MM")]
 Area = Annotated[str | None, Query(max_length=120, description="A force as published, an area or a district")]
 Indicator = Annotated[str | None, Query(max_length=80, pattern=r"^[a-z0-9_]+$", description="An indicator id")]
 Level = Annotated[str | None, Query(pattern=r"^(force|area|district)$", description="force, area or district")]
@@ -40,54 +64,44 @@ Format = Annotated[str, Query(pattern=r"^(csv|json|html|pdf|xlsx)$", description
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-class PackCache:
-    """Pack models per month, built on first use (one build at a time) and kept."""
+class NotReady(Exception):
+    """The figures asked for are not built yet (or the store cannot be read yet): 503."""
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self._models: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self.months: list[str] = []
-        self.forces: list[str] = []
-        self._load_catalogue()
+    def __init__(self, message: str, progress: dict[str, Any] | None = None, retry: int | None = 5) -> None:
+        super().__init__(message)
+        self.message, self.progress, self.retry = message, progress or {}, retry
 
-    def _load_catalogue(self) -> None:
-        from thrv.store.database import Store
 
-        with Store(self.db, read_only=True) as store:
-            if not store.has_table("crimes"):
-                return
-            rows = store.df("SELECT DISTINCT strftime(month, '%Y-%m') AS m FROM crimes ORDER BY m")
-            self.months = rows["m"].tolist()
-            self.forces = store.df("SELECT DISTINCT force FROM crimes ORDER BY force")["force"].tolist()
-
-    def model(self, month: str) -> dict[str, Any]:
-        if month in self._models:
-            return self._models[month]
-        with self._lock:
-            if month not in self._models:
-                from thrv.indicators.pack import build_pack, parse_month
-                from thrv.report.model import pack_model
-                from thrv.store.database import Store
-
-                with Store(self.db, read_only=True) as store:
-                    pack = build_pack(store, parse_month(month), levels=list(LEVELS))
-                self._models[month] = pack_model(pack)
-        return self._models[month]
+def area_key(model: dict[str, Any], area: str | None) -> str:
+    """The canonical name of an area in a model ('' for the whole model: no area, or the
+    only force), so one file serves every spelling of the same request."""
+    if not area:
+        return ""
+    wanted = area.lower()
+    forces = sorted({r["force"] for r in model["rows"]})
+    for f in forces:
+        if f.lower() == wanted:
+            return "" if len(forces) == 1 else f
+    for r in model["rows"]:
+        if r["area"].lower() == wanted:
+            return str(r["area"])
+    raise HTTPException(404, f"no area called {area!r} in this pack")
 
 
 def _filter(model: dict[str, Any], area: str | None, indicator: str | None, level: str | None) -> dict[str, Any]:
-    """A pack model narrowed to an area (a force and what lies under it, or one area/district)."""
+    """A model narrowed to an area (a force and what lies under it, or one area/district).
+
+    Only rows are chosen; no figure is changed, so a narrowed public view shows exactly the
+    cells of the whole public view.
+    """
     rows = model["rows"]
-    if area:
-        wanted = area.lower()
-        forces = {r["force"] for r in rows if r["area_level"] == "force" and r["area"].lower() == wanted}
-        if forces:
-            rows = [r for r in rows if r["force"] in forces]
-        else:
-            rows = [r for r in rows if r["area"].lower() == wanted]
-        if not rows:
-            raise HTTPException(404, f"no area called {area!r} in this pack")
+    meta = model["meta"]
+    name = area_key(model, area)
+    if name:
+        forces = {r["force"] for r in rows if r["area_level"] == "force" and r["area"] == name}
+        rows = [r for r in rows if r["force"] in forces] if forces else [r for r in rows if r["area"] == name]
+        if not forces:
+            meta = {**meta, "area": name}
     if indicator:
         rows = [r for r in rows if r["indicator"] == indicator]
         if not rows:
@@ -97,227 +111,278 @@ def _filter(model: dict[str, Any], area: str | None, indicator: str | None, leve
     keys = {f"{r['indicator']}|{r['area_level']}|{r['force']}|{r['area']}" for r in rows}
     series = {k: v for k, v in model.get("series", {}).items() if k in keys}
     ids = {r["indicator"] for r in rows}
-    return {**model, "rows": rows, "series": series, "indicators": [i for i in model["indicators"] if i["id"] in ids]}
+    return {**model, "meta": meta, "rows": rows, "series": series,
+            "indicators": [i for i in model["indicators"] if i["id"] in ids]}
+
+
+def public_month(full: dict[str, Any]) -> dict[str, Any]:
+    """The public model of a whole month: suppression decided once, on every level at once."""
+    from thrv.report.disclosure import public_model
+
+    return public_model(full)
+
+
+def month_for(builds: Builds, user: User, month: str, wait: float) -> Month:
+    """A built month for this user, or NotReady: analysts may queue a build and wait for
+    it; partner and public users are served only what is built."""
+    cat = builds.catalogue
+    if cat is None:
+        raise NotReady(f"the store cannot be read yet: {builds.snapshots.message or 'reading it'}; retry shortly")
+    if month not in cat.months:
+        raise HTTPException(404, f"no data for {month}; months held: {', '.join(cat.months[-24:])}")
+    built = builds.month(month)
+    if built is not None:
+        return built
+    key = builds.month_key(month)
+    if user.role == "analyst":
+        builds.request_month(month, ANALYST)
+        built = builds.wait_month(month, wait)
+        if built is not None:
+            return built
+    progress = builds.progress(key)
+    if progress["state"] in ("queued", "running"):
+        raise NotReady(f"the figures for {month} are being prepared; retry shortly", progress)
+    if progress["state"] == "failed":
+        raise NotReady(f"the figures for {month} could not be built ({progress['error']})", progress, retry=None)
+    raise NotReady(f"the figures for {month} are not prepared on this server yet (an analyst can prepare them)",
+                   progress, retry=None)
+
+
+def public_view(builds: Builds, user: User, month: str, area: str | None = None,
+                indicator: str | None = None, level: str | None = None, wait: float = 0.0) -> dict[str, Any]:
+    """THE way every public response is made: the public model of the whole month
+    (:func:`public_month`, computed once per month by the worker and kept), then narrowed.
+    Never suppress a filtered subset: that decides again on part of the data, and the
+    difference between two such views gives hidden cells back."""
+    built = month_for(builds, user, month, wait)
+    return _filter(built.derived["public"], area, indicator, level)
+
+
+def view(builds: Builds, user: User, month: str, area: str | None = None, indicator: str | None = None,
+         level: str | None = None, wait: float = 0.0) -> dict[str, Any]:
+    """The model this user may see: analysts all, partners aggregates, public the safe view."""
+    if user.role == "public":
+        return public_view(builds, user, month, area, indicator, level, wait)
+    model = _filter(month_for(builds, user, month, wait).full, area, indicator, level)
+    if user.role == "partner":
+        model = {**model, "rows": [r for r in model["rows"] if r["area_level"] != "lsoa"]}
+    return model
+
+
+def audience_of(user: User) -> str:
+    """Whose files a user gets: 'public', or 'full' (analysts and partners see the same
+    aggregate model: a server build holds no LSOA rows)."""
+    return "public" if user.role == "public" else "full"
+
+
+def render_file(built: Month, area: str, audience: str, fmt: str, builds: Builds) -> bytes:
+    """One download file (runs in the worker; kept by month, area, audience and format)."""
+    import tempfile
+
+    model = _filter(built.derived["public"] if audience == "public" else built.full, area or None, None, None)
+    if fmt in ("csv", "json"):
+        return small_file(model, fmt)
+    if fmt == "html":
+        from thrv.report.html import render_pack_html
+
+        return render_pack_html(model, public=audience == "public").encode("utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        if fmt == "pdf":
+            from thrv.report.pdf import html_to_pdf
+
+            html = builds.file(model["meta"]["month"], area, audience, "html")
+            if html is None:
+                html = render_file(built, area, audience, "html", builds)
+            path = html_to_pdf(html.decode("utf-8"), Path(tmp) / "pack.pdf")
+        else:
+            from thrv.report.excel import write_pack_xlsx
+
+            path = write_pack_xlsx(model, Path(tmp) / "pack.xlsx")
+        return path.read_bytes()
+
+
+def small_file(model: dict[str, Any], fmt: str) -> bytes:
+    """CSV or JSON of a model: quick enough to make on request."""
+    if fmt == "json":
+        return json.dumps(model, allow_nan=False).encode("utf-8")
+    import pandas as pd
+
+    from thrv.report.model import CONTRACT_COLUMNS
+
+    frame = pd.DataFrame(model["rows"])
+    cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]
+    buffer = io.StringIO()
+    frame[cols + [c for c in frame.columns if c not in cols]].to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+def include_routers(app: FastAPI, names: tuple[str, ...] = ROUTERS) -> list[str]:
+    """Include the ``router`` of each module in ``names`` that exists; returns those included."""
+    included = []
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        app.include_router(module.router)
+        included.append(name)
+    return included
 
 
 def create_app(
     db: Path,
     users_file: Path,
     audit_file: Path,
-    warm: list[str] | None = None,
+    warm: int | list[str] | None = None,
     sessions: Sessions | None = None,
+    settings: dict[str, Any] | None = None,
+    prerender: tuple[str, ...] = (),
+    snapshot_dir: Path | None = None,
+    poll: float | None = None,
+    wait: float | None = None,
+    build: Any = None,
 ) -> FastAPI:
-    """The web application for a store; users and audit log are files beside it."""
+    """The web application for a store; users and audit log are files beside it.
+
+    ``warm``: months built in the background after start-up and every ingest (the latest N,
+    or a list); ``prerender``: formats rendered for the latest month and each force, which
+    partner and public users can then download; ``settings``: web.toml as a dict.
+    """
     users = load_users(users_file)
     if not users:
         raise AuthError(
             f"no users in {users_file}: create one first, e.g. `thrv user add NAME --role analyst --db {db}`"
         )
-    cache = PackCache(db)
+    settings = settings if settings is not None else load_settings()
+    conf = settings.get("builds", {})
+    wait_seconds = float(wait if wait is not None else conf.get("wait_seconds", 60))
+    builds = Builds(
+        db, derive={"public": public_month}, warm=warm, prerender=prerender,
+        poll=float(poll if poll is not None else conf.get("poll_seconds", 10)), snapshot_dir=snapshot_dir,
+        **({"build": build} if build else {}),
+    )
+    builds.render = lambda built, area, audience, fmt: render_file(built, area, audience, fmt, builds)
     audit = AuditLog(audit_file)
-    sessions = sessions or Sessions()
-    verified: dict[str, str] = {}  # sha256(secret) -> user name, so PBKDF2 runs once per secret
+    sessions = sessions or Sessions(revoked_file=users_file.with_name(users_file.name + ".revoked"))
+    throttle = LoginThrottle(ThrottleSettings(**settings.get("login", {})))
+    access = Access(users, Credentials(users), sessions, throttle)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        builds.start()
+        if warm is not None:
+            import threading
+
+            threading.Thread(target=_warm_charts, daemon=True).start()
+        try:
+            yield
+        finally:
+            builds.stop()
+
     app = FastAPI(
         title="thrv",
         version=__version__,
         description=(
             "Police performance figures: the monthly pack (every indicator for a force, its areas "
             "and districts, with its tests), as JSON, CSV, HTML, PDF and Excel. Authenticate with a "
-            "session cookie (log in at /login), an `Authorization: Bearer <token>` header or HTTP Basic."
+            "session cookie (log in at /login), an `Authorization: Bearer <token>` header or HTTP Basic. "
+            "A 503 answer means the figures are being prepared: retry after the `Retry-After` seconds."
         ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.cache = cache
+    app.state.builds = builds
     app.state.audit = audit
+    app.state.access = access
+    app.state.wait = wait_seconds
 
-    @app.middleware("http")
-    async def limits(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"detail": f"request body too large (limit {MAX_BODY} bytes)"}, status_code=413)
-        if len(str(request.url)) > MAX_URL:
-            return JSONResponse({"detail": f"URL too long (limit {MAX_URL} characters)"}, status_code=414)
-        response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    from thrv.web.security import install_security
 
-    def _check(name: str, secret: str, field: str) -> User | None:
-        import hashlib
+    install_security(app, audit, settings)
 
-        user = users.get(name)
-        if user is None:
-            return None
-        key = hashlib.sha256(f"{field}:{name}:{secret}".encode()).hexdigest()
-        if verified.get(key) == name:
-            return user
-        stored = user.password_hash if field == "password" else user.token_hash
-        if stored and verify_secret(secret, stored):
-            verified[key] = name
-            return user
-        return None
+    @app.exception_handler(NotReady)
+    async def not_ready(request: Request, exc: NotReady) -> Response:
+        """503 with what is being prepared; a browser gets a page that reloads itself until ready."""
+        headers = {"Retry-After": str(exc.retry)} if exc.retry else {}
+        user = getattr(request.state, "user", None)
+        if user is not None and "text/html" in request.headers.get("accept", ""):
+            from thrv.web.pages import progress_page
 
-    def current_user(request: Request) -> User | None:
-        cookie = request.cookies.get(COOKIE)
-        if cookie:
-            name = sessions.read(cookie)
-            if name and name in users:
-                return users[name]
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            token = header[7:].strip()
-            for user in users.values():
-                found = _check(user.name, token, "token")
-                if found:
-                    return found
-        if header.lower().startswith("basic "):
-            import base64
-
-            try:
-                name, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            return _check(name, password, "password")
-        return None
-
-    def api_user(request: Request) -> User:
-        user = current_user(request)
-        if user is None:
-            audit.write(user=None, role=None, method=request.method, path=request.url.path, status=401,
-                        ip=request.client.host if request.client else None)
-            raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="thrv"'})
-        audit.write(user=user.name, role=user.role, method=request.method, path=request.url.path,
-                    query=str(request.url.query), ip=request.client.host if request.client else None)
-        return user
-
-    def analyst(user: Annotated[User, Depends(api_user)]) -> User:
-        if user.role != "analyst":
-            raise HTTPException(403, f"the {user.role} role cannot see this")
-        return user
-
-    def view(user: User, month: str, area: str | None, indicator: str | None = None, level: str | None = None) -> dict[str, Any]:
-        """The model this user may see: analysts all, partners aggregates, public the safe view."""
-        if month not in cache.months:
-            raise HTTPException(404, f"no data for {month}; months held: {', '.join(cache.months[-24:])}")
-        model = cache.model(month)
-        if user.role == "public":
-            from thrv.report.disclosure import public_model
-
-            model = public_model(_filter(model, area, None, None)) if area else public_model(model)
-            return _filter(model, None, indicator, level)
-        model = _filter(model, area, indicator, level)
-        if user.role == "partner":
-            model = {**model, "rows": [r for r in model["rows"] if r["area_level"] != "lsoa"]}
-        return model
+            return progress_page(builds, user, exc.message, exc.progress)
+        return JSONResponse({"detail": exc.message, "progress": exc.progress}, status_code=503, headers=headers)
 
     @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        """Liveness check (no authentication, no data)."""
-        return {"status": "ok", "version": __version__}
+    def health() -> dict[str, Any]:
+        """Liveness check (no authentication, no data): whether the store has been read."""
+        return {"status": "ok", "version": __version__, "store_read": builds.catalogue is not None}
 
     @app.get("/api/months", tags=["pack"])
-    def months(user: Annotated[User, Depends(api_user)]) -> dict[str, Any]:
-        """Months the store holds street-level data for, and its forces."""
-        return {"months": cache.months, "forces": cache.forces}
+    def months(user: AnyUser) -> dict[str, Any]:
+        """Months the store holds street-level data for, its forces, and which months are ready."""
+        cat = builds.catalogue
+        if cat is None:
+            raise NotReady(f"the store cannot be read yet: {builds.snapshots.message or 'reading it'}")
+        ready = [m for m in cat.months if builds.month(m) is not None]
+        return {"months": cat.months, "forces": cat.forces, "ready": ready, "store_as_of": cat.taken_at,
+                "default_force": cat.default_force(user.force)}
 
     @app.get("/api/pack", tags=["pack"])
-    def pack(
-        user: Annotated[User, Depends(api_user)],
-        month: Month,
-        area: Area = None,
-        indicator: Indicator = None,
-        level: Level = None,
-    ) -> dict[str, Any]:
+    def pack(user: AnyUser, month: Month_, area: Area = None, indicator: Indicator = None,
+             level: Level = None) -> dict[str, Any]:
         """Every figure of the pack for the month (narrowed by area, indicator, level), with its tests."""
-        return view(user, month, area, indicator, level)
+        return view(builds, user, month, area, indicator, level, wait_seconds)
 
     @app.get("/api/pack/download", tags=["pack"])
-    def download(
-        user: Annotated[User, Depends(api_user)],
-        month: Month,
-        area: Area = None,
-        format: Format = "csv",
-    ) -> Response:
-        """The pack as a file: csv, json, html, pdf or xlsx."""
-        model = view(user, month, area)
-        public = user.role == "public"
-        name = f"thrv-pack-{month}{'-' + re.sub(r'[^A-Za-z0-9]+', '-', area) if area else ''}"
-        if format == "json":
-            import json
-
-            return Response(json.dumps(model, allow_nan=False), media_type="application/json",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
-        if format == "csv":
-            import pandas as pd
-
-            from thrv.report.model import CONTRACT_COLUMNS
-
-            frame = pd.DataFrame(model["rows"])
-            cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]
-            buffer = io.StringIO()
-            frame[cols + [c for c in frame.columns if c not in cols]].to_csv(buffer, index=False)
-            return Response(buffer.getvalue(), media_type="text/csv",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-        from thrv.report.html import render_pack_html
-
-        html = render_pack_html(model, public=public)
-        if format == "html":
-            return Response(html, media_type="text/html",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.html"'})
-        with tempfile.TemporaryDirectory() as tmp:
-            if format == "pdf":
-                from thrv.report.pdf import html_to_pdf
-
-                path = html_to_pdf(html, Path(tmp) / "pack.pdf")
-                media = "application/pdf"
-            else:
-                from thrv.report.excel import write_pack_xlsx
-
-                path = write_pack_xlsx(model, Path(tmp) / "pack.xlsx")
-                media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            data = path.read_bytes()
-        return StreamingResponse(io.BytesIO(data), media_type=media,
-                                 headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+    def download(request: Request, user: AnyUser, month: Month_, area: Area = None,
+                 format: Format = "csv") -> Response:
+        """The pack as a file: csv, json, html, pdf or xlsx (rendered once, then kept)."""
+        model = view(builds, user, month, None, None, None, wait_seconds)
+        name_key = area_key(model, area)
+        audience = audience_of(user)
+        name = f"thrv-pack-{month}{'-' + re.sub(r'[^A-Za-z0-9]+', '-', name_key) if name_key else ''}"
+        headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
+        if format not in RENDERED:
+            return Response(small_file(_filter(model, name_key or None, None, None), format),
+                            media_type=MEDIA[format], headers=headers)
+        data = builds.file(month, name_key, audience, format)
+        if data is None and user.role == "analyst":
+            key = builds.request_file(month, name_key, audience, format, ANALYST)
+            data = builds.worker.wait(key, wait_seconds)
+        if data is None:
+            progress = builds.progress(builds.file_key(month, name_key, audience, format))
+            if user.role != "analyst" and progress["state"] == "none":
+                raise NotReady(f"the {format.upper()} for {name_key or 'the whole pack'} in {month} is not "
+                               "prepared on this server (CSV and JSON are always available)", progress, retry=None)
+            raise NotReady(f"the {format.upper()} is being prepared; retry shortly", progress)
+        headers["X-Thrv-Prepared"] = "yes"
+        return Response(data, media_type=MEDIA[format], headers=headers)
 
     @app.get("/api/status", tags=["store"])
-    def status(user: Annotated[User, Depends(analyst)]) -> dict[str, Any]:
-        """What the store holds (analysts only)."""
-        from thrv.store.database import Store
-        from thrv.store.status import store_status
-
-        with Store(db, read_only=True) as store:
-            st = store_status(store)
-        return {
-            "tables": st.tables.astype(str).to_dict("records"),
-            "files": st.files.astype(str).to_dict("records"),
-            "reconciled": st.reconciled,
-        }
+    def status(user: Analyst) -> dict[str, Any]:
+        """What the store holds, as of the server's latest snapshot of it (analysts only)."""
+        if builds.status is None:
+            raise NotReady(f"the store cannot be read yet: {builds.snapshots.message or 'reading it'}")
+        return {**builds.status, "store_as_of": builds.snapshots.taken_at}
 
     @app.get("/api/audit", tags=["store"])
-    def audit_entries(
-        user: Annotated[User, Depends(analyst)],
-        limit: Limit = 100,
-    ) -> list[dict[str, Any]]:
+    def audit_entries(user: Analyst, limit: Limit = 100) -> list[dict[str, Any]]:
         """The latest audit entries (analysts only)."""
         return audit.read()[-limit:]
 
-    # -- browser pages ---------------------------------------------------------------------
+    from thrv.web.docs import register_docs
     from thrv.web.pages import register_pages
 
-    register_pages(app, cache, audit, sessions, users, current_user, view, _check, COOKIE)
-
-    if warm:
-        def _warm() -> None:
-            from thrv.report.charts import to_svg, trend_chart
-
-            # the chart engine takes a second to start: start it before the first page
-            to_svg(trend_chart([{"month": "2025-01", "value": 1.0}], "", "", None))
-            for month in warm:
-                if month == "latest" and cache.months:
-                    month = cache.months[-1]
-                if month in cache.months:
-                    cache.model(month)
-
-        threading.Thread(target=_warm, daemon=True).start()
+    register_docs(app)
+    register_pages(app)
+    include_routers(app)
     return app
+
+
+def _warm_charts() -> None:
+    """The chart engine takes a second to start: start it before the first page asks."""
+    from thrv.report.charts import to_svg, trend_chart
+
+    to_svg(trend_chart([{"month": "2025-01", "value": 1.0}], "", "", None))

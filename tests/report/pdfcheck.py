@@ -1,0 +1,36 @@
+"""What a reader of a PDF sees: the characters inside each page's visible box (pdfplumber).
+
+pypdf returns text clipped off the page too, so it cannot show that a table fits; these
+helpers read character positions and crop to the page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pdfplumber
+
+
+def outside_page(pdf_path: Path) -> list[tuple[int, str]]:
+    """(page, text) of every character that lies outside its page's visible box."""
+    bad = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for n, page in enumerate(pdf.pages, start=1):
+            x0, top, x1, bottom = page.bbox
+            for c in page.chars:
+                if c["x0"] < x0 - 0.5 or c["x1"] > x1 + 0.5 or c["top"] < top - 0.5 or c["bottom"] > bottom + 0.5:
+                    bad.append((n, c["text"]))
+    return bad
+
+
+def visible_words(pdf_path: Path) -> list[set[str]]:
+    """The words inside each page's visible box (pdfplumber cropped to the page)."""
+    with pdfplumber.open(pdf_path) as pdf:
+        return [{w["text"] for w in page.crop(page.bbox).extract_words()} for page in pdf.pages]
+
+
+def html_headings(html: str, table: int = 0) -> list[str]:
+    """The column headings of the n-th <table> of an HTML page."""
+    body = html.split("<table")[table + 1]
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", body.split("</table>")[0])]
