@@ -274,4 +274,5 @@ def test_rules() -> None:
         DisclosureRule("other")
     with pytest.raises(ValueError, match="at least 2"):
         DisclosureRule("threshold", 1)
-    assert any("[c]" in line for line in DisclosureRule().legend())
+    assert set(DisclosureRule().legend()) == {"<5", "[c]"}
+    assert "Rounding" in DisclosureRule("ons_10_5").legend()

@@ -99,16 +99,17 @@ class DisclosureRule:
             return float(5 * math.floor(value / 5 + 0.5))
         return value
 
-    def legend(self) -> list[str]:
-        lines = [
-            f'"{self.marker}": a count from 1 to {self.limit - 1}, withheld (zeros are shown).',
-            f'"{SECONDARY_MARKER}": withheld — a figure from which a withheld count could be worked out, a percentage of '
-            "such a count, or a figure computed from a withheld one (the row's suppressed_columns says which and why).",
-        ]
+    def legend(self) -> dict[str, str]:
+        """What each mark means, for the renderers (mark -> meaning)."""
+        out = {
+            self.marker: f"a count from 1 to {self.limit - 1}, withheld (zeros are shown)",
+            SECONDARY_MARKER: "withheld: a figure from which a withheld count could be worked out, a percentage "
+            "of such a count, or a figure computed from a withheld one (the row's suppressed_columns says which)",
+        }
         if self.rounded:
-            lines.append("Counts are rounded to the nearest 5; a total whose parts are all shown is the sum of the shown "
-                         "parts, so tables add up; rates, changes and tests are computed from the rounded figures.")
-        return lines
+            out["Rounding"] = ("counts are rounded to the nearest 5; a total whose parts are all shown is the sum of "
+                               "the shown parts, and rates, changes and tests are computed from the rounded figures")
+        return out
 
 
 # ---------------------------------------------------------------------------------------
