@@ -584,9 +584,8 @@ def _mask(model: dict[str, Any], published: _Published, rule: DisclosureRule, wh
         for col, kind in hidden.items():
             small_count = measure == "count" and col in {"current", "prev_1y", "prev_2y", "prev_3y"} and kind == PRIMARY
             row[col] = rule.marker if small_count else SECONDARY_MARKER if col in MARKED else None
-        base_kinds = [hidden[k] for k in ("current", "prev_1y", "prev_2y", "prev_3y") if k in hidden]
-        for k in base_kinds:
-            counts[KIND_NAMES[k]] += 1
+        if "current" in hidden:  # this month's cells withheld, by kind
+            counts[KIND_NAMES[hidden["current"]]] += 1
         row["suppressed"] = (KIND_NAMES[PRIMARY] if PRIMARY in hidden.values()
                              else KIND_NAMES[SECONDARY] if hidden else "")
         row["suppressed_columns"] = "; ".join(f"{k}:{KIND_NAMES[v]}" for k, v in hidden.items())
