@@ -627,7 +627,7 @@ def _sentence(row: dict[str, Any], hidden: Mapping[str, int], rule: DisclosureRu
         why = (f"it is a small number (fewer than {rule.limit})" if hidden["current"] == PRIMARY and row.get("measure") == "count"
                else "it involves a small number" if hidden["current"] == PRIMARY
                else "a small number elsewhere could otherwise be worked out from it")
-        return f"{prefix}{title}: the figure for {row['area']} in {month_name(row['month'])} is not published ({why})."
+        return f"{prefix}{title}: the figure for {row['area']} in {month_name(row['month'])} is not published: {why}."
     masked = {k: (None if k in hidden else v) for k, v in row.items()}
     text: str = sentence(masked, title, row.get("measure", "count"), alpha, noun)
     return prefix + text
