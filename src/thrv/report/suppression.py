@@ -227,7 +227,12 @@ class _Certs:
 
 
 def _cycles(table: Table, p: int) -> list[dict[int, int]]:
-    """Small balanced perturbations through ``p`` (+1 on p): pairs and rectangles.
+    """Small balanced perturbations through ``p`` (+1 on p): pairs and rectangles."""
+    return [d for d in _cycle_candidates(table, p) if _balanced(table, d)]
+
+
+def _cycle_candidates(table: Table, p: int) -> list[dict[int, int]]:
+    """Candidate cycles through ``p`` (not yet checked to balance every sum).
 
     A district's count moves against a sibling district's (the area total stands); where
     the count is one of a sum over indicators (a crime type of all crime, a numerator of its
@@ -252,7 +257,25 @@ def _cycles(table: Table, p: int) -> list[dict[int, int]]:
             if b2 is None or table.total_of[b] or table.total_of[b2]:
                 continue
             out.append({p: 1, s: -1, b: -1, b2: 1})
-    return [d for d in out if _balanced(table, d)]
+    # no sibling will do (a force of one district): the cell moves with every total above
+    # it, and another indicator of the same place the other way with every total above it
+    def above(c: int) -> list[int]:
+        chain = [c]
+        while True:
+            up = [table.relations[r].total for r in table.of_cell[chain[-1]]
+                  if table.relations[r].kind == "geo" and chain[-1] in table.relations[r].parts]
+            if len(up) != 1:
+                return chain
+            chain.append(up[0])
+
+    mine = above(p)
+    for b in fam[0].parts if fam else []:
+        if b == p or table.total_of[b]:
+            continue
+        theirs = above(b)
+        if len(theirs) == len(mine) and len(mine) > 1:
+            out.append({**dict.fromkeys(mine, 1), **dict.fromkeys(theirs, -1)})
+    return out
 
 
 def _chain(table: Table, q: int, lb: np.ndarray, ub: np.ndarray, v: np.ndarray, sign: int) -> list[int]:
@@ -479,9 +502,14 @@ def _construct(state: _State, p: int) -> bool:
     """Prove both bounds of primary cell ``p`` with cycles, withholding partners as needed."""
     t = state.table
     v = t.value.astype(float)
-    cycles = _cycles(t, p)
+    # a published partner must hold at least the limit (a zero cannot move); of the rest,
+    # those with most room first, and no more than a few dozen
+    cycles = [d for d in _cycle_candidates(t, p)
+              if all(state.status[c] != PUBLISHED or v[c] >= state.limit for c in d if c != p)]
+    cycles = sorted(cycles, key=lambda d: -min(v[c] for c in d if c != p))[:40]
     if not cycles:
         return False
+    balanced: dict[int, bool] = {}  # checked only when a cycle is about to be used
     need = {"up": state.limit - 1 - int(v[p]), "down": int(v[p]) - 1}
     plan: dict[str, dict[int, int]] = {}
     newly: set[int] = set()
@@ -497,6 +525,10 @@ def _construct(state: _State, p: int) -> bool:
         for cyc in sorted(cycles, key=cost):
             if left <= 0:
                 break
+            if id(cyc) not in balanced:
+                balanced[id(cyc)] = _balanced(t, cyc)
+            if not balanced[id(cyc)]:
+                continue
             lb, ub = _hypothetical(state, sorted(newly | {c for c in cyc if state.status[c] == PUBLISHED}))
             k = left
             while k > 0 and not _fits(_combine(total, _scaled(cyc, sign * k)), v, lb, ub):
@@ -535,9 +567,22 @@ def _hide(table: Table, status: np.ndarray, cells: list[int]) -> None:
 
 
 def _hypothetical(state: _State, extra: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds as they would be with ``extra`` withheld too."""
     if not extra:
         return state.lb, state.ub
     status = state.status.copy()
+    if not state.rounded:
+        # exact figures: only the newly withheld cells change bounds
+        _hide(state.table, status, extra)
+        changed = np.flatnonzero(status != state.status)
+        lb, ub = state.lb.copy(), state.ub.copy()
+        v = state.table.value
+        for c in changed:
+            if state.table.role[c] == DENOMINATOR:
+                lb[c], ub[c] = 0.0, INF
+            elif v[c] >= state.limit:
+                lb[c], ub[c] = state.limit, INF
+        return lb, ub
     _hide(state.table, status, extra)
     pub, derived = _published_values(state.table, status, state.rounded)
     return _bounds(state.table, status, state.limit, state.rounded, pub, derived)
