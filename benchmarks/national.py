@@ -13,8 +13,9 @@
 2. Times `thrv pack` for every force, area and district for one month (figures, tests,
    SPC, rates, sentences; JSON and CSV written) in a child process, with its peak memory.
 3. Times a straightforward pandas implementation of the same figures (group-bys, then the
-   comparisons series by series with scipy's binomtest) in another child process, checks a
-   sample of its figures against thrv's, and prints both times, the ratio and peak memory.
+   comparisons series by series: a statsmodels quasi-Poisson GLM per series for the
+   dispersion and the seasonal expectation, scipy for the tests) in another child process,
+   checks its figures against thrv's, and prints both times, the ratio and peak memory.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "priorities": len(mo
 PANDAS_CHILD = r"""
 import datetime as dt, json, math, resource, sys, time, tomllib
 import numpy as np, pandas as pd, pyarrow.parquet as pq
-from scipy.stats import binomtest
+import statsmodels.api as sm
+from scipy.stats import beta as beta_dist
 from statsmodels.stats.proportion import proportions_ztest
 started = time.perf_counter()
 parquet, reference, config, month = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -192,7 +194,8 @@ areas = tomllib.loads(open(config + "/areas.toml").read())["forces"]
 area_of = {(f, d): a for f, spec in areas.items() for a, ds in spec["areas"].items() for d in ds}
 df["area"] = [area_of.get((f, d)) for f, d in zip(df["force"], df["district"])]
 crime = df["crime_type"] != "Anti-social behaviour"
-possible = set(outcomes.loc[outcomes["prosecution_possible"], "outcome"])
+# charged or summonsed: Home Office outcome type 1 (1A); type 4 (TIC) is not a charge
+possible = set(outcomes.loc[outcomes["home_office_outcome_types"].fillna("").astype(str).str.split(";").map(lambda t: bool({"1", "1A"} & set(t))), "outcome"])
 df["possible"] = df["last_outcome_category"].isin(possible) & crime
 df["no_suspect"] = (df["last_outcome_category"] == "Investigation complete; no suspect identified") & crime
 df["is_crime"] = crime
@@ -254,6 +257,39 @@ def spc_latest(values, run=7):
     two = bool(near[-1] and near.sum() >= 2 and abs(np.sign(last3 - mean).sum()) == 3)
     return bool(beyond or k >= run or t >= run - 1 or two)
 # 3. comparisons, series by series, as a spreadsheet-minded script would
+def glm(values, periods):
+    # Poisson GLM with intercept, trend and month of year; scale = Pearson chi2 / df
+    idx = np.array([p.year * 12 + p.month - 1 for p in periods])
+    moy = idx % 12
+    present = np.unique(moy)
+    x = np.column_stack([np.ones(len(idx)), idx / 12.0] + [(moy == c).astype(float) for c in present[1:]])
+    return sm.GLM(np.array(values, dtype=float), x, family=sm.families.Poisson()).fit(scale="X2"), present
+def central(a, ea, b, eb, phi):
+    # exact conditional test on the counts divided by phi: twice the smaller beta-form tail
+    if a + b == 0:
+        return 1.0
+    k, n, pi0 = a / phi, (a + b) / phi, ea / (ea + eb)
+    lower = 1.0 if k >= n else beta_dist.sf(pi0, k + 1, n - k)
+    upper = 1.0 if k <= 0 else beta_dist.cdf(pi0, k, n - k + 1)
+    return min(1.0, 2 * min(lower, upper))
+def seasonal(series, cur, ref, phi):
+    # expected month from the 36 months before M: reference weight and widened dispersion
+    pre = [M - k for k in range(36, 0, -1)]
+    y = [float(series.get(p, 0)) for p in pre]
+    if min(sum(v for p, v in zip(pre, y) if p.month == c) for c in range(1, 13)) < 10:
+        return None
+    fit, present = glm(y, pre)
+    gamma = {c: (0.0 if k == 0 else fit.params[1 + k]) for k, c in enumerate(present)}
+    rel = {c: math.exp(gamma[c] - gamma[M.month - 1]) for c in present}
+    w = sum(rel[p.month - 1] for p in ref)
+    g = np.zeros(len(fit.params))
+    for k, c in enumerate(present):
+        if k:
+            g[1 + k] = (1.0 if c == M.month - 1 else 0.0) - sum(rel[c] for p in ref if p.month - 1 == c) / w
+    q = float(g @ np.asarray(fit.normalized_cov_params) @ g)
+    total = sum(float(series.get(p, 0)) for p in ref)
+    pi0 = 1 / (1 + w)
+    return central(cur, 1, total, w, phi * (1 + (cur + total) * pi0 * (1 - pi0) * q))
 rows = []
 fy_end = pd.Period(f"{M.year if M.month > 3 else M.year - 1}-03", "M")
 for (ind, level, force, area), s in long.groupby(["indicator", "level", "force", "area"], observed=True):
@@ -267,10 +303,20 @@ for (ind, level, force, area), s in long.groupby(["indicator", "level", "force",
     prior3 = [v(M - k) for k in range(1, 37)]
     rolling = sum(v(M - k) for k in range(12))
     base = sum(v(fy_end - k) for k in range(12))
-    p_base = binomtest(int(rolling), int(rolling + base), 0.5).pvalue if rolling + base else 1.0
-    p_1y = binomtest(int(cur), int(cur + sum(prior)), 1 / 13).pvalue if cur + sum(prior) else 1.0
-    p_3y = binomtest(int(cur), int(cur + sum(prior3)), 1 / 37).pvalue if cur + sum(prior3) else 1.0
-    rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y, special, rate))
+    window = [M - k for k in range(35, -1, -1)]
+    y36 = [v(p) for p in window]
+    phi = max(1.0, float(glm(y36, window)[0].scale)) if sum(y36) else 1.0
+    r_months, b_months = {M - k for k in range(12)}, {fy_end - k for k in range(12)}
+    r_only, b_only = r_months - b_months, b_months - r_months
+    p_base = central(sum(v(p) for p in r_only), len(r_only), sum(v(p) for p in b_only), len(b_only), phi)
+    ref1, ref3 = [M - k for k in range(1, 13)], [M - k for k in range(1, 37)]
+    p_1y = seasonal(series, cur, ref1, phi)
+    p_1y = central(cur, 1, sum(prior), 12, phi) if p_1y is None else p_1y
+    p_3y = seasonal(series, cur, ref3, phi)
+    p_3y = central(cur, 1, sum(prior3), 36, phi) if p_3y is None else p_3y
+    rows.append((ind, level, force, area, cur, v(M - 12), v(M - 24), v(M - 36), np.mean(prior), np.mean(prior3), rolling, base, p_base, p_1y, p_3y, special, rate, phi))
+r_only_p = {M - k for k in range(12)} - {fy_end - k for k in range(12)}
+b_only_p = {fy_end - k for k in range(12)} - {M - k for k in range(12)}
 for (level, force, area), s in prop.groupby(["level", "force", "area"], observed=True):
     s = s.set_index("month")
     for ind, col in (("prosecution_possible_rate", "possible"), ("no_suspect_rate", "no_suspect")):
@@ -279,15 +325,24 @@ for (level, force, area), s in prop.groupby(["level", "force", "area"], observed
             n = sum(float(s["is_crime"].get(m, 0)) for m in months)
             return x, n
         cx, cn = pooled([M])
+        px, pn = pooled([M - 12])
         ax, an = pooled([M - k for k in range(1, 13)])
         rx, rn = pooled([M - k for k in range(12)])
         bx, bn = pooled([fy_end - k for k in range(12)])
-        p_1y = proportions_ztest([cx, ax], [cn, an])[1] if cn and an else math.nan
-        p_base = proportions_ztest([rx, bx], [rn, bn])[1] if rn and bn else math.nan
-        rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, math.nan, math.nan, math.nan,
+        # M is in the store's latest three months: immature, so no month-vs-average test, and
+        # the baseline test on the months not shared leaves the immature calendar months out
+        p_1y = math.nan
+        immature = {M - k for k in range(3)}
+        dropped = {p.month for p in (r_only_p | b_only_p) if p in immature}
+        tx, tn = pooled([p for p in r_only_p if p.month not in dropped])
+        ux, un = pooled([p for p in b_only_p if p.month not in dropped])
+        p_base = proportions_ztest([tx, ux], [tn, un])[1] if tn and un else math.nan
+        if tn and un and (tx + ux == 0 or (tx == tn and ux == un)):
+            p_base = 1.0  # all failures (or all successes) on both sides: equal, by convention
+        rows.append((ind, level, force, area, 100 * cx / cn if cn else math.nan, 100 * px / pn if pn else math.nan, math.nan, math.nan,
                      100 * ax / an if an else math.nan, math.nan, 100 * rx / rn if rn else math.nan,
-                     100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan, None, math.nan))
-out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y", "spc_special", "rate_per_1000"])
+                     100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan, None, math.nan, math.nan))
+out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y", "spc_special", "rate_per_1000", "dispersion"])
 out.to_csv(sys.argv[5], index=False)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": len(out), "peak_mib": rss}))
@@ -357,12 +412,16 @@ def _cross_check(thrv_csv: Path, pandas_csv: Path) -> None:
     b = pd.read_csv(pandas_csv)
     b["indicator"] = b["indicator"].map(lambda t: t if t == "all_crime" else ("asb" if t == "Anti-social behaviour" else slugify(t)))
     a = a.rename(columns={"area_level": "level"})
-    cols = ["current", "prev_1y", "avg_1y", "rolling_12m", "baseline", "p_value_1y", "rate_per_1000"]
+    cols = ["current", "prev_1y", "avg_1y", "rolling_12m", "baseline", "dispersion", "p_value", "p_value_1y", "p_value_3y", "rate_per_1000"]
     merged = a.merge(b, on=["indicator", "level", "area"], suffixes=("", "_pd"))
     worst = 0.0
     for c in cols:
         diff = (merged[c] - merged[f"{c}_pd"]).abs() / merged[f"{c}_pd"].abs().clip(lower=1e-12)
         worst = max(worst, float(diff.max()))
+        # a figure one side has and the other has not is a disagreement too
+        one_sided = int((merged[c].isna() != merged[f"{c}_pd"].isna()).sum())
+        if one_sided:
+            print(f"cross-check: {c} is empty on one side only in {one_sided:,} series")
     counted = merged.dropna(subset=["spc_special"])
     spc_agree = (counted["spc_special"].astype(bool) == counted["spc_variation"].fillna("").str.startswith("special")).mean()
     print(f"cross-check: {len(merged):,} shared series, largest relative difference {worst:.2e} "

@@ -82,8 +82,16 @@ def test_pack_contract_columns_and_formats(sample_store: Path, tmp_path: Path) -
     assert {"all_crime", "asb", "burglary", "vehicle_crime", "violence_and_sexual_offences"} <= ids
     assert {r["area_level"] for r in rows} == {"force", "area", "district"}
     assert all(r["prev_3y"] == "" for r in force)  # 2022 is not in the sample: empty, never zero
-    labels = {"Improved", "Comparable", "Deteriorated", "Higher", "Lower", "Insufficient data"}
+    # "Immature": an outcome rate of the store's latest months (cases still open)
+    labels = {"Improved", "Comparable", "Deteriorated", "Higher", "Lower", "Insufficient data", "Immature"}
     assert all(r["label"] in labels and r["label_1y"] in labels and r["label_3y"] in labels for r in rows)
+    # the interface contract of issue 10: dispersion (>= 1 with 24 months of history), and
+    # test names that say the count tests are dispersion-adjusted
+    crime = next(r for r in force if r["indicator"] == "all_crime")
+    assert float(crime["dispersion"]) >= 1
+    assert crime["test"].startswith("Dispersion-adjusted") and crime["test_1y"].startswith("Dispersion-adjusted")
+    assert crime["test_3y"] == ""  # 23 months before December 2025: no 3-year average
+    assert all(r["dispersion"] == "" for r in rows if r["indicator"] == "prosecution_possible_rate")
     bad = runner.invoke(app, ["pack", "--db", str(sample_store), "--month", "2025-13", "--out", str(out)])
     assert bad.exit_code == 2
     wrong_area = runner.invoke(app, ["pack", "--db", str(sample_store), "--month", "2025-12", "--area", "Atlantis", "--out", str(out)])

@@ -923,6 +923,9 @@ def build_outcomes(src: Sources) -> pd.DataFrame:
                 "outcome": outcome,
                 "group": group,
                 "prosecution_possible": pp,
+                # charged or summonsed: Home Office outcome type 1 (1A: for an alternative
+                # offence); 4 (taken into consideration) is not a charge of this crime
+                "charged": bool(set(ho.split(";")) & {"1", "1A"}),
                 "home_office_outcome_types": ho,
                 "api_code": api,
                 "seen_in": ";".join(seen) if seen else "documentation",

@@ -54,6 +54,7 @@ COLUMNS = {
         "outcome",
         "group",
         "prosecution_possible",
+        "charged",
         "home_office_outcome_types",
         "api_code",
         "seen_in",
@@ -254,6 +255,11 @@ def test_outcome_categories() -> None:
     )
     assert by.loc["Unable to prosecute suspect", "home_office_outcome_types"] == "14;15;16"
     assert by.loc["Offender given a caution", "home_office_outcome_types"] == "2;3"
+    # charged = Home Office outcome type 1 (or 1A); TIC (type 4) is not a charge of the crime
+    hits = o.home_office_outcome_types.str.split(";").map(lambda ts: bool({"1", "1A"} & set(ts)))
+    assert (o.charged == hits.map({True: "true", False: "false"})).all()
+    assert by.loc["Suspect charged as part of another case", "charged"] == "false"
+    assert by.loc["Suspect charged", "charged"] == "true" and by.loc["Awaiting court outcome", "charged"] == "true"
 
 
 def test_crime_types() -> None:

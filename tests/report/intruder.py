@@ -13,14 +13,17 @@ value (and at least the limit), a total whose parts are all shown is their sum.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
@@ -215,15 +218,22 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
                   "avg_3y": ("avg_3y",), **tests,
                   "label": ("rolling_12m", "baseline"), "label_1y": ("current", "avg_1y"),
                   "label_3y": ("current", "avg_3y"), "label_prev_1y": ("current", "prev_1y"),
-                  "rank_low": ("current",), "spc_mean": ("current",)}
+                  "rank_low": ("current",), "spc_mean": ("current",), "dispersion": ("current",),
+                  "q_value": ("rolling_12m", "baseline"), "q_value_1y": ("current", "avg_1y"),
+                  "q_value_3y": ("current", "avg_3y"), "test": ("rolling_12m", "baseline"),
+                  "test_1y": ("current", "avg_1y"), "test_3y": ("current", "avg_3y"),
+                  "test_prev_1y": ("current", "prev_1y"), "test_national": ("rolling_12m",),
+                  "expected_1y": ("avg_1y",), "expected_3y": ("avg_3y",),
+                  "current_ci_low": ("current",), "current_ci_high": ("current",),
+                  "rolling_12m_ci_low": ("rolling_12m",), "rolling_12m_ci_high": ("rolling_12m",)}
         for col, needs in inputs.items():
             v = row.get(col)
-            if v is None or is_marker(v) or (isinstance(v, float) and math.isnan(v)) or v == "Insufficient data":
+            if v is None or is_marker(v) or (isinstance(v, float) and math.isnan(v)) or v in ("Insufficient data", ""):
                 continue
             extra: list[str] = []
             if col in ("rank_low",):
                 extra = [m for m in history.get(key, []) if m <= month]
-            if col == "spc_mean":
+            if col in ("spc_mean", "dispersion"):  # both from the 36 months to the pack month
                 extra = span(shift(month, -35), month)
             if any(hidden(n) for n in needs) or any((c := cell(m)) is not None and c.kind for m in extra):
                 out.append(f"{month} {key} {col}={v} is shown but an input month is withheld")
@@ -247,19 +257,7 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
             n, d = row.get("current_num"), row.get("current_den")
             if n is None or d is None or not math.isclose(float(cur), 100.0 * float(n) / float(d), rel_tol=1e-9):
                 out.append(f"{month} {key} current={cur} is not its shown numerator over its shown denominator")
-        for col, (a_col, *rest) in ((c, t) for c, t in tests.items() if c.startswith("p_value")):
-            v = row.get(col)
-            if v is None or is_marker(v) or (isinstance(v, float) and math.isnan(v)):
-                continue
-            b_col = rest[0]
-            a, b = pooled(a_col), pooled(b_col)
-            if a is None or b is None:
-                out.append(f"{month} {key} {col}={v} without shown inputs")
-                continue
-            exp_a = 12.0 if a_col == "rolling_12m" else 1.0
-            exp_b = 12.0 if b_col == "baseline" else float(b[2]) if b_col.startswith("avg") else 1.0
-            # recomputed together below (one call per kind of test)
-            pending[(measure, exp_a)].append((a, b, exp_b, float(v), f"{month} {key} {col}={v}"))
+        out.extend(_test_problems(row, model, know, key, measure, pending))
         rate = row.get("rate_per_1000")
         pop = populations.get((row["area_level"], row["force"], row["area"]))
         if measure == "count" and rate is not None and not is_marker(rate) and pop:
@@ -267,17 +265,153 @@ def derived_problems(model: Mapping[str, Any], know: Knowledge, populations: Map
             if roll is None or not math.isclose(float(rate), roll[0] / pop * 1000.0, rel_tol=1e-9):
                 out.append(f"{month} {key} rate_per_1000={rate} does not follow from the shown rolling 12 months")
         out.extend(_sentence_problems(row, month, key, know.limit))
-    for (measure, exp_a), items in pending.items():
-        a = np.array([x[0][0] for x in items])
-        b = np.array([x[1][0] for x in items])
-        if measure == "count":
-            res = poisson_exact_test_many(a, exp_a, b, np.array([x[2] for x in items]), 0.95, intervals=False)
-        else:
-            res = two_proportion_test_many(a, np.array([x[0][1] for x in items]), b, np.array([x[1][1] for x in items]), 0.95)
-        for (_a, _b, _e, shown, what), p in zip(items, res.p_value, strict=True):
+    out.extend(_q_value_problems(model))
+    for (measure, _), items in pending.items():  # the plain tests, one call per kind
+        arr = np.array([x[:4] for x in items], dtype=float)
+        if measure == "count":  # (a, exposure a, b, exposure b): the plain exact Poisson test
+            res = poisson_exact_test_many(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], 0.95, intervals=False)
+        else:  # (num a, den a, num b, den b): the two-proportion z-test
+            res = two_proportion_test_many(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], 0.95)
+        for (*_n, shown, what), p in zip(items, res.p_value, strict=True):
             if not math.isclose(shown, float(p), rel_tol=1e-7, abs_tol=1e-12):
                 out.append(f"{what} but the shown inputs give {float(p)}")
     return out
+
+
+def _test_problems(row: Mapping[str, Any], model: Mapping[str, Any], know: Knowledge, key: tuple[str, str, str, str],
+                   measure: str, pending: dict[tuple[str, float], list[Any]]) -> list[str]:
+    """Every shown p-value, φ and expectation of a row recomputed from the row's shown months
+    (tests/reference_stats: statsmodels for φ and the seasonal factors, scipy for the tails).
+
+    A month counts as held when its figure is shown: a withheld month is no data to the
+    tests, as it is to the intruder.
+    """
+    from tests import reference_stats as ref
+
+    month = model["meta"]["month"]
+    out: list[str] = []
+    shown = {m: c for m in know.months_of().get(key, []) if (c := know.cells[(m, *key)]).value is not None}
+
+    def date(m: str) -> dt.date:
+        return dt.date(int(m[:4]), int(m[5:7]), 1)
+
+    def num(v: Any) -> float | None:
+        return None if v is None or is_marker(v) or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    when = date(month)
+    ind = next(i for i in model["indicators"] if i["id"] == row["indicator"])
+    latest = model["meta"].get("latest_months", {}).get(f"{ind['table']}|{row['force']}")
+    k = int(ind.get("immature_months", 0))
+
+    def immature(m: str) -> bool:
+        return bool(k and latest and ref_index(m) > ref_index(latest) - k)
+
+    r_only, b_only = model["meta"]["baseline_test_months"]
+    dropped = {int(m[5:7]) for m in r_only + b_only if immature(m)}
+    a_months = [m for m in r_only if int(m[5:7]) not in dropped]
+    b_months = [m for m in b_only if int(m[5:7]) not in dropped]
+    if measure == "count":
+        withheld = any(know.cells[(m, *key)].kind for m in know.months_of().get(key, []))
+        if not withheld and zlib.crc32(repr((month, key)).encode()) % 8:
+            # no withheld month behind the row: nothing hidden can be in its figures, and the
+            # engine's agreement with the reference is the verdict tests' job; one row in 8
+            # is still recomputed (the statsmodels fits are what the time goes on)
+            return out
+        monthly = pd.Series({date(m): c.value for m, c in shown.items()}, dtype=float)
+        held = {date(m) for m in shown}
+        phi = ref.dispersion(monthly, held, when)
+        v = num(row.get("dispersion"))
+        if v is not None and not math.isclose(v, phi, rel_tol=1e-6):
+            out.append(f"{month} {key} dispersion={v} but the shown months give {phi}")
+
+        def count_p(a: float, ea: float, b: float, eb: float, phi: float) -> float | tuple[float, ...]:
+            # the plain exact test is batched below (scipy's binomtest one call at a time is slow)
+            return (a, ea, b, eb) if math.isnan(phi) and a + b > 0 else ref.count_p(a, ea, b, eb, phi)
+
+        def total(ms: list[str]) -> float:
+            return sum(shown[m].value for m in ms if m in shown)  # type: ignore[misc]
+
+        want: dict[str, float | tuple[float, ...]] = {}
+        if all(m in shown for m in a_months + b_months) and a_months:
+            want["p_value"] = count_p(total(a_months), len(a_months), total(b_months), len(b_months), phi)
+        if month in shown and shift(month, -12) in shown:
+            want["p_value_prev_1y"] = count_p(total([month]), 1, total([shift(month, -12)]), 1, phi)
+        for suffix, n in (("1y", 12), ("3y", 36)):
+            refs = [date(m) for m in span(shift(month, -n), shift(month, -1)) if m in shown]
+            if month in shown and refs:  # as ref.month_vs_average, with φ fitted once
+                p: float | tuple[float, ...]
+                cur, tot = float(monthly[when]), float(sum(monthly[r] for r in refs))
+                weight, log_var = ref.seasonal(monthly, held, when, refs) if not math.isnan(phi) else (math.nan, math.nan)
+                if math.isnan(weight):
+                    p, expected = count_p(cur, 1, tot, len(refs), phi), tot / len(refs)
+                else:
+                    pi0 = 1 / (1 + weight)
+                    p = count_p(cur, 1, tot, weight, phi * (1 + (cur + tot) * pi0 * (1 - pi0) * log_var))
+                    expected = tot / weight
+                want[f"p_value_{suffix}"] = p
+                e = num(row.get(f"expected_{suffix}"))
+                if e is not None and not math.isclose(e, expected, rel_tol=1e-6):
+                    out.append(f"{month} {key} expected_{suffix}={e} but the shown months give {expected}")
+        for col in ("p_value", "p_value_prev_1y", "p_value_1y", "p_value_3y"):
+            v = num(row.get(col))
+            if v is None:
+                continue
+            if col not in want:
+                out.append(f"{month} {key} {col}={v} without shown inputs")
+            elif isinstance(w := want[col], tuple):
+                pending[("count", 0.0)].append((*w, v, f"{month} {key} {col}={v}"))
+            elif not math.isclose(v, w, rel_tol=1e-6, abs_tol=1e-12):
+                out.append(f"{month} {key} {col}={v} but the shown inputs give {want[col]}")
+        return out
+    # proportions: pooled numerators and denominators of the shown months
+    def pooled(ms: list[str]) -> tuple[float, float] | None:
+        cs = [shown.get(m) for m in ms]
+        if not ms or any(c is None or c.num is None or c.den is None for c in cs):
+            return None
+        return sum(c.num for c in cs), sum(c.den for c in cs)  # type: ignore[misc,union-attr]
+
+    pairs = {"p_value": (a_months, b_months), "p_value_prev_1y": ([month], [shift(month, -12)]),
+             "p_value_1y": ([month], span(shift(month, -12), shift(month, -1))),
+             "p_value_3y": ([month], span(shift(month, -36), shift(month, -1)))}
+    for col, (a_ms, b_ms) in pairs.items():
+        v = num(row.get(col))
+        if v is None:
+            continue
+        if col in ("p_value_1y", "p_value_3y"):
+            b_ms = [m for m in b_ms if m in shown]
+        a, b = pooled(a_ms), pooled(b_ms)
+        if a is None or b is None:
+            out.append(f"{month} {key} {col}={v} without shown inputs")
+            continue
+        pending[(measure, 0.0)].append((a[0], a[1], b[0], b[1], v, f"{month} {key} {col}={v}"))
+    return out
+
+
+def _q_value_problems(model: Mapping[str, Any]) -> list[str]:
+    """q-values are Benjamini–Hochberg (statsmodels) over the p-values shown, and shown only beside one."""
+    from statsmodels.stats.multitest import multipletests
+
+    def num(v: Any) -> float | None:
+        return None if v is None or is_marker(v) or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    month = model["meta"]["month"]
+    out: list[str] = []
+    cells = [(r, x) for x in ("", "_1y", "_3y") for r in model["rows"] if f"q_value{x}" in r]
+    ps = [(r, x, p) for r, x in cells if (p := num(r.get(f"p_value{x}"))) is not None]
+    want = multipletests([p for *_, p in ps], method="fdr_bh")[1] if ps else []
+    by_cell = {(id(r), x): float(q) for (r, x, _), q in zip(ps, want, strict=True)}
+    for r, x in cells:
+        q = num(r.get(f"q_value{x}"))
+        w = by_cell.get((id(r), x))
+        if q is None and w is None:
+            continue
+        if q is None or w is None or not math.isclose(q, w, rel_tol=1e-9):
+            out.append(f"{month} {r['indicator']} {r['area_level']} {r['area']} q_value{x}={q} but the shown p-values give {w}")
+    return out
+
+
+def ref_index(m: str) -> int:
+    return int(m[:4]) * 12 + int(m[5:7]) - 1
 
 
 _NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")

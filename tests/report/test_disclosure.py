@@ -276,3 +276,30 @@ def test_rules() -> None:
         DisclosureRule("threshold", 1)
     assert set(DisclosureRule().legend()) == {"<5", "[c]"}
     assert "Rounding" in DisclosureRule("ons_10_5").legend()
+
+
+def test_the_unlocated_row_is_a_part_of_the_force_total() -> None:
+    # the force = its areas + the Unlocated row: a small Unlocated count is withheld with a
+    # partner, so "force - areas" does not give it away (the places come from the hierarchy)
+    import pandas as pd
+
+    from thrv.indicators.hierarchy import Hierarchy
+    from thrv.indicators.rollup import UNLOCATED
+    from thrv.report.disclosure import _places
+
+    districts = pd.DataFrame({"force": ["F", "F"], "district": ["d1", "d2"], "district_code": ["E1", "E2"],
+                              "area": ["A", "A"]})
+    hierarchy = Hierarchy(districts=districts, lsoas=pd.DataFrame(), populations=pd.DataFrame(), regions={})
+    places = _places(hierarchy)["F"]
+    assert places.orphans == [UNLOCATED]
+    values = {("x", "district", "d1"): 40, ("x", "district", "d2"): 37, ("x", "district", UNLOCATED): 3,
+              ("x", "area", "A"): 77, ("x", "force", "F"): 80}
+    layout = Layout({"x": "count"}, {}, (), ())
+    table = month_table({k: (float(v), 0.0) for k, v in values.items()}, layout, places)
+    force = [r for r in table.relations if table.keys[r.total] == ("x", "force:F")]
+    assert len(force) == 1 and force[0].constant == 0
+    assert {table.keys[p] for p in force[0].parts} == {("x", "area:A"), ("x", f"district:{UNLOCATED}")}
+    dec = decide(table, 5)
+    assert dec.status[table.index[("x", f"district:{UNLOCATED}")]] == PRIMARY
+    assert dec.status[table.index[("x", "force:F")]] != PUBLISHED or dec.status[table.index[("x", "area:A")]] != PUBLISHED
+    assert_protected(table, dec, 5, False)

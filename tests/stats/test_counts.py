@@ -412,3 +412,90 @@ def test_wheeler_properties(count: int, expected: float) -> None:
     assert result.p_value is not None
     assert 0 <= result.p_value <= 1
     assert result.ci_low <= result.estimate <= result.ci_high  # type: ignore[operator]
+
+
+# --- dispersion-adjusted (quasi-Poisson) exact test -------------------------------------------
+
+from thrv.stats.counts import quasi_poisson_test, quasi_poisson_test_many  # noqa: E402
+
+
+def _central_scipy(k: int, e: float, k_ref: int, e_ref: float) -> float:
+    pi0 = e / (e + e_ref)
+    less = stats.binomtest(k, k + k_ref, pi0, alternative="less").pvalue
+    greater = stats.binomtest(k, k + k_ref, pi0, alternative="greater").pvalue
+    return min(1.0, 2 * min(less, greater))
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=counts, k_ref=counts, e=exposures, e_ref=exposures)
+def test_quasi_at_phi_one_is_scipys_exact_binomial_test_doubling_the_smaller_tail(k: int, k_ref: int, e: float, e_ref: float) -> None:
+    res = quasi_poisson_test_many(k, e, k_ref, e_ref, 1.0)
+    if k + k_ref == 0:
+        assert res.p_value[0] == 1.0
+        return
+    assert res.p_value[0] == pytest.approx(_central_scipy(k, e, k_ref, e_ref), rel=1e-9, abs=1e-15)
+    # the test agrees with its own interval: significant exactly when it excludes 1
+    if res.p_value[0] < 0.05 - 1e-9 or res.p_value[0] > 0.05 + 1e-9:
+        assert (res.p_value[0] < 0.05) == (not res.ci_low[0] <= 1.0 <= res.ci_high[0])
+
+
+@pytest.mark.parametrize(
+    ("k", "k_ref", "e_ref", "phi"),
+    [(5394, 70245, 12, 4.19), (20000, 236000, 12, 3.0), (49690, 585770, 12, 22.8), (12000, 140000, 11, 1.7)],
+)
+def test_quasi_agrees_with_the_quasi_poisson_glm_score_test_at_large_counts(k: int, k_ref: int, e_ref: float, phi: float) -> None:
+    """statsmodels: Poisson GLM of the two counts with log-exposure offsets, scale fixed at φ;
+    its score test of equal rates. The exact test is its discrete, skewed counterpart: the
+    normal deviates agree to within the continuity correction (0.5/sd of the effective
+    count) and the binomial's skewness term ((1 + z²)·|1 − 2π0|/6sd, Cornish–Fisher)."""
+    import statsmodels.api as sm
+
+    y = np.array([k, k_ref], dtype=float)
+    x = np.array([[1.0, 1.0], [1.0, 0.0]])
+    fit = sm.GLM(y, x[:, :1], family=sm.families.Poisson(), offset=np.log([1.0, e_ref])).fit(scale=phi)
+    score = fit.score_test(exog_extra=x[:, 1:])
+    z_sm = math.sqrt(float(score[0][0]))
+    p = float(quasi_poisson_test_many(k, 1, k_ref, e_ref, phi).p_value[0])
+    z = stats.norm.isf(p / 2)
+    pi0 = 1 / (1 + e_ref)
+    sd = math.sqrt((k + k_ref) / phi * pi0 * (1 - pi0))
+    assert abs(z - z_sm) <= (0.5 + (1 + z_sm**2) * abs(1 - 2 * pi0) / 6) / sd + 1e-3
+    assert abs(z - z_sm) / z_sm < 0.02
+
+
+def test_quasi_worked_example_and_edge_cases() -> None:
+    # Cambridgeshire all crime, December 2025 against the 12 months before: φ = 4.19
+    res = quasi_poisson_test(5394, 1, 70245, 12, 4.19)
+    assert res.method.startswith("Dispersion-adjusted")
+    assert res.estimate == pytest.approx(5394 / (70245 / 12))
+    plain = poisson_exact_test(5394, 1, 70245, 12)
+    assert plain.p_value < 1e-8 < 0.003 < res.p_value < 0.005  # type: ignore[operator]
+    width = math.log(res.ci_high / res.ci_low)  # type: ignore[operator]
+    assert width == pytest.approx(math.sqrt(4.19) * math.log(plain.ci_high / plain.ci_low), rel=0.02)  # type: ignore[operator]
+    assert quasi_poisson_test(0, 1, 0, 12, 3).p_value == 1.0
+    inf = quasi_poisson_test(4, 1, 0, 12, 2)
+    assert inf.estimate == math.inf and inf.ci_high == math.inf and "infinite" in inf.note
+    assert "taken as 1" in quasi_poisson_test(3, 1, 30, 12, 0.5).note
+    assert quasi_poisson_test(3, 0, 30, 12, 2).p_value is None
+    assert np.isnan(quasi_poisson_test_many(3, 1, 30, 12, np.nan).p_value[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=counts, k_ref=st.integers(0, 5000), e_ref=exposures, phi=st.floats(1, 40), more=st.floats(0, 20))
+def test_property_more_dispersion_is_never_more_significant(k: int, k_ref: int, e_ref: float, phi: float, more: float) -> None:
+    a, b = quasi_poisson_test_many(k, 1, k_ref, e_ref, [phi, phi + more]).p_value
+    assert 0.0 <= a <= b + 1e-12 <= 1.0 + 1e-12
+
+
+def test_size_under_over_dispersion_is_nominal() -> None:
+    """Generated quasi-Poisson counts (gamma-Poisson, variance φμ) with no change: the adjusted
+    test rejects about 5% at α = 0.05, the plain one far more (φ = 4.2: about a third)."""
+    rng = np.random.default_rng(20251201)
+    phi, mu, n = 4.2, 500.0, 20_000
+    shape = mu / (phi - 1)  # gamma shape: variance μ + μ²/shape = φμ
+    month = rng.poisson(rng.gamma(shape, mu / shape, size=n))
+    year = rng.poisson(rng.gamma(shape, mu / shape, size=(n, 12))).sum(axis=1)
+    adjusted = quasi_poisson_test_many(month, 1, year, 12, phi).p_value
+    plain = poisson_exact_test_many(month, 1, year, 12).p_value
+    assert 0.04 < float(np.mean(adjusted < 0.05)) < 0.06
+    assert 0.30 < float(np.mean(plain < 0.05)) < 0.40

@@ -54,14 +54,18 @@ def pack(
     ] = False,
     spc_run: Annotated[int, typer.Option(help="SPC: points in a run or trend that signal special cause (6, 7 or 8).")] = 7,
     spc_rebase: Annotated[str | None, typer.Option(help="SPC: recompute limits from this month, YYYY-MM.")] = None,
+    plain_poisson: Annotated[
+        bool, typer.Option(help="Count tests without the over-dispersion adjustment (plain exact Poisson).")
+    ] = False,
+    fdr: Annotated[bool, typer.Option(help="Labels by Benjamini-Hochberg q-value across the pack, not by p-value.")] = False,
 ) -> None:
     """Build the monthly performance pack: every indicator for the force, areas and districts.
 
     For the month: the same month 1, 2 and 3 years earlier, the 1- and 3-year monthly averages,
     the rolling 12 months and the baseline (by default the 12 months to the last March),
-    each compared by a stated test (exact Poisson for counts, two-proportion for rates)
-    and labelled Improved / Comparable / Deteriorated (or Higher / Lower), with a sentence
-    saying what changed.
+    each compared by a stated test (exact Poisson allowing for over-dispersion for counts,
+    two-proportion for rates) and labelled Higher / Comparable / Lower (volumes) or
+    Improved / Comparable / Deteriorated (rates), with a sentence saying what changed.
 
     The first page is "at a glance": what changed significantly, the best and worst, and
     special causes, one line each; then the board table grouped by theme; the area and
@@ -85,6 +89,8 @@ def pack(
             spc_shift_length=spc_run,
             spc_trend_length=spc_run,
             spc_rebase=parse_month(spc_rebase) if spc_rebase else None,
+            dispersion=not plain_poisson,
+            fdr=fdr,
         )
         level_list = [x.strip() for x in levels.split(",") if x.strip()]
     except ValueError as exc:

@@ -19,6 +19,7 @@ import pandas as pd
 from ibis import _
 
 from thrv.indicators.definitions import Condition, Indicator
+from thrv.reference import reference_path
 
 #: columns some indicators filter on that live in a reference table (rewritten as IN-lists
 #: on the key column, see _translate):
@@ -29,7 +30,7 @@ ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
             "ref_outcome_categories",
             "last_outcome_category",
             "outcome",
-            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible", "charged": "charged"},
         )
     ],
     "outcomes": [
@@ -37,7 +38,7 @@ ENRICHMENTS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
             "ref_outcome_categories",
             "outcome_type",
             "outcome",
-            {"outcome_group": "group", "prosecution_possible": "prosecution_possible"},
+            {"outcome_group": "group", "prosecution_possible": "prosecution_possible", "charged": "charged"},
         )
     ],
 }
@@ -98,7 +99,11 @@ def _translate(con: Any, table: str, conditions: Sequence[Condition]) -> tuple[C
             continue
         ref, key, ref_key, column = spec
         r = con.table(ref)
-        rows = r.select(k=r[ref_key], v=r[column]).to_pandas()
+        if column in r.columns:
+            rows = r.select(k=r[ref_key], v=r[column]).to_pandas()
+        else:  # a store opened read-only whose reference tables predate the column
+            shipped = pd.read_csv(reference_path(ref.removeprefix("ref_") + ".csv"), dtype=str, keep_default_na=False)
+            rows = pd.DataFrame({"k": shipped[ref_key], "v": shipped[column]})
         wanted = {str(v).lower() for v in c.values}
         keys = tuple(sorted(str(k) for k, v in zip(rows["k"], rows["v"], strict=True) if str(v).lower() in wanted))
         out.append(Condition(key, keys or ("\x00no such value",), c.negate))
@@ -145,7 +150,11 @@ def monthly_figures(
             if ind.measure in {"median", "p90"}:
                 continue
             where = _predicate(t, ind.where)
-            if ind.measure == "count":
+            if ind.measure == "count" and ind.count_distinct:
+                # e.g. crimes, not outcome rows: one crime can have several outcome rows in a
+                # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
+                metrics[f"n|{ind.id}"] = t[ind.count_distinct].nunique(where=where)
+            elif ind.measure == "count":
                 metrics[f"n|{ind.id}"] = t.count(where=where)
             else:
                 metrics[f"n|{ind.id}"] = t.count(where=where & _predicate(t, ind.numerator))
@@ -187,3 +196,22 @@ def distinct_values(con: Any, table: str, column: str) -> list[str]:
     if column not in t.columns:
         return []
     return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
+
+
+def latest_months(con: Any, tables: Sequence[str]) -> dict[tuple[str, str], dt.date]:
+    """The latest month each force has rows for, per table, over the whole store.
+
+    Outcome maturity is judged against it: the months nearest the latest download are the
+    ones whose cases are still open, whatever month a pack is built for.
+    """
+    existing = set(con.list_tables())
+    out: dict[tuple[str, str], dt.date] = {}
+    for table in tables:
+        if table not in existing:
+            continue
+        t = con.table(table)
+        df = t.group_by("force").aggregate(last=t.month.max()).to_pandas()
+        for force, last in zip(df["force"], pd.to_datetime(df["last"]), strict=True):
+            if pd.notna(last):
+                out[(table, str(force))] = last.date().replace(day=1)
+    return out

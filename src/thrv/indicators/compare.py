@@ -8,8 +8,15 @@ for, it computes, for the chosen month M:
 - ``rolling_12m``: the 12 months ending at M; ``baseline``: the 12 months ending at the
   baseline month (by default the last March before M: the last financial year end);
 - three labels, each from a stated test at the configured confidence level:
-  ``label`` (rolling 12 months vs baseline), ``label_1y`` (M vs the 1-year average) and
-  ``label_3y`` (M vs the 3-year average).
+  ``label`` (rolling 12 months vs baseline, judged on the months the two do not share),
+  ``label_1y`` (M vs the 1-year average) and ``label_3y`` (M vs the 3-year average), both
+  against the expected value for M's calendar month where the series supports seasonal
+  factors (see :mod:`thrv.indicators.expectation`).
+
+Count tests are dispersion-adjusted by default (quasi-Poisson, φ from the series' own
+history); outcome rates leave immature months out of their tests; the words follow board
+practice (Higher/Lower for volumes, Improved/Deteriorated for rates). docs/methods.md
+gives every rule and why.
 
 A period with no data is empty, never zero: a month is "no data" when the force has no rows
 at all in that table for it; a month with data but no matching records is a true zero.
@@ -28,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from thrv.indicators.definitions import Indicator
+from thrv.indicators.expectation import expectations, seasonal_dispersion
 from thrv.stats import (
     TestResultArray,
     classify_many,
@@ -36,6 +44,12 @@ from thrv.stats import (
     two_proportion_test_many,
     wheeler_z_test,
 )
+from thrv.stats.counts import quasi_poisson_test_many
+from thrv.stats.fdr import bh_qvalues
+
+#: label words a test can give, beyond classify's: an outcome month too recent to judge
+IMMATURE = "Immature"
+SIGNIFICANT = ("Improved", "Deteriorated", "Higher", "Lower")
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,17 @@ class CompareOptions:
     spc_trend_length: int = 7
     #: SPC rebase: limits are computed from this month on (e.g. after a recording change)
     spc_rebase: dt.date | None = None
+    #: count tests allow for over-dispersion (quasi-Poisson, φ from each series' history);
+    #: False gives the plain Poisson tests everywhere
+    dispersion: bool = True
+    #: months with data a dispersion needs within the 36 months ending at the pack month
+    dispersion_min_months: int = 24
+    #: month-vs-average tests use the seasonal expectation for the month (counts)
+    seasonal: bool = True
+    #: events every calendar month needs (over the 36 months before M) for seasonal factors
+    seasonal_min_events: int = 10
+    #: labels decided by the Benjamini–Hochberg q-value over the whole pack, not the p-value
+    fdr: bool = False
 
     @property
     def alpha(self) -> float:
@@ -88,6 +113,8 @@ class SeriesMatrix:
     months: list[dt.date]
     num: np.ndarray
     den: np.ndarray
+    #: True where a month is immature for the series (outcome rates; see immature_mask)
+    immature: np.ndarray | None = None
 
     def col(self, month: dt.date) -> int | None:
         i = month_index(month) - month_index(self.months[0])
@@ -175,15 +202,49 @@ def _value(num: np.ndarray, den: np.ndarray, is_prop: np.ndarray, scale: float =
     return np.where(is_prop, prop, num / scale)
 
 
-def _count_test(
+def baseline_months(month: dt.date, options: CompareOptions) -> tuple[list[dt.date], list[dt.date]]:
+    """The months the rolling 12 months and the baseline do NOT share, paired in order.
+
+    Rolling = the 12 months to M, baseline = the 12 months to B.  Their difference is
+    exactly (rolling-only months) − (baseline-only months), so the test is made on those:
+    treating two overlapping windows as independent would understate significance (in June
+    they share 9 months).  With the default financial-year baseline the two sets are the
+    same calendar months a year apart, so seasonality cancels.  Windows that do not
+    overlap are compared whole.
+    """
+    b_end = baseline_end_for(month, options)
+    rolling = [add_months(month, -k) for k in range(11, -1, -1)]
+    baseline = [add_months(b_end, -k) for k in range(11, -1, -1)]
+    shared = set(rolling) & set(baseline)
+    return [m for m in rolling if m not in shared], [m for m in baseline if m not in shared]
+
+
+def immature_mask(
+    matrix: SeriesMatrix, indicators: Mapping[str, Indicator], latest: Mapping[tuple[str, str], dt.date]
+) -> np.ndarray:
+    """True where a month is immature: within an indicator's ``immature_months`` of the
+    latest month the store holds for its table and force (outcomes still being recorded)."""
+    n, t = matrix.num.shape
+    out = np.zeros((n, t), dtype=bool)
+    cols = np.array([month_index(m) for m in matrix.months])
+    for i, (ind_id, table, force) in enumerate(zip(matrix.keys["indicator"], matrix.keys["table"], matrix.keys["force"], strict=True)):
+        k = indicators[ind_id].immature_months
+        last = latest.get((table, force))
+        if k > 0 and last is not None:
+            out[i] = cols > month_index(last) - k
+    return out
+
+
+def _plain_count_test(
     test: str,
     count: np.ndarray,
-    exposure: float | np.ndarray,
+    exposure: np.ndarray,
     ref: np.ndarray,
     ref_exposure: np.ndarray,
     confidence: float,
     intervals: bool = True,
 ) -> TestResultArray:
+    """The plain (not dispersion-adjusted) Poisson tests, by name."""
     if test == "poisson_exact":
         return poisson_exact_test_many(count, exposure, ref, ref_exposure, confidence, intervals=intervals)
     # the E-test and Wheeler's z have no vectorised form here: loop over the rows
@@ -204,6 +265,44 @@ def _count_test(
     return TestResultArray(method=method or test, confidence=confidence, null_value=null, **{k: np.array(v) for k, v in fields.items()})
 
 
+NOT_ADJUSTED = "not adjusted for over-dispersion"
+
+
+def _count_tests(
+    ind: Indicator,
+    a: np.ndarray,
+    a_exp: np.ndarray,
+    b: np.ndarray,
+    b_exp: np.ndarray,
+    phi: np.ndarray,
+    options: CompareOptions,
+    intervals: bool,
+) -> tuple[TestResultArray, np.ndarray]:
+    """The count test of ``ind`` for each row, and each row's test name.
+
+    The default (``quasi_poisson``) uses φ where the series has the history for it and
+    falls back to the plain exact test, saying so in the name, where it has not.
+    """
+    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(b_exp) & (b_exp > 0) & np.isfinite(a_exp) & (a_exp > 0)
+    a_, b_ = np.where(ok, a, np.nan), np.where(ok, b, np.nan)
+    a_e, b_e = np.where(ok, a_exp, 1.0), np.where(ok, b_exp, 1.0)
+    test = ind.test
+    if test == "quasi_poisson" and not options.dispersion:
+        test = "poisson_exact"
+    if test != "quasi_poisson":
+        res = _plain_count_test(test, a_, a_e, b_, b_e, options.confidence, intervals)
+        return res, np.full(len(a), f"{res.method}; {NOT_ADJUSTED}", dtype=object)
+    adjusted = np.isfinite(phi)
+    quasi = quasi_poisson_test_many(a_, a_e, b_, b_e, np.where(adjusted, phi, 1.0), options.confidence, intervals)
+    if adjusted.all():
+        return quasi, np.full(len(a), quasi.method, dtype=object)
+    plain = poisson_exact_test_many(a_, a_e, b_, b_e, options.confidence, intervals=intervals)
+    fields = {k: np.where(adjusted, getattr(quasi, k), getattr(plain, k)) for k in ("p_value", "statistic", "estimate", "ci_low", "ci_high")}
+    res = TestResultArray(method=quasi.method, confidence=options.confidence, null_value=1.0, **fields)
+    short = f"{plain.method}; {NOT_ADJUSTED} (fewer than {options.dispersion_min_months} months of history)"
+    return res, np.where(adjusted, quasi.method, short).astype(object)
+
+
 def add_changes(out: pd.DataFrame) -> None:
     """Change columns: relative % for counts and medians, percentage points for proportions."""
     is_prop = (out["measure"] == "proportion").to_numpy()
@@ -221,6 +320,10 @@ def add_changes(out: pd.DataFrame) -> None:
     out["change_baseline"] = change(out["rolling_12m"], out["baseline"])
 
 
+def _masked_sum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, np.nan_to_num(values), 0.0).sum(axis=1)
+
+
 def compare(
     matrix: SeriesMatrix,
     indicators: Mapping[str, Indicator],
@@ -229,17 +332,20 @@ def compare(
 ) -> pd.DataFrame:
     """The comparison table for ``month``: one row per series, every figure and test."""
     keys = matrix.keys
+    n = len(keys)
     is_prop = (keys["measure"] == "proportion").to_numpy()
+    is_count = (keys["measure"] == "count").to_numpy()
     out = keys.drop(columns=["table"]).copy()
     out["month"] = month.strftime("%Y-%m")
+    immature = matrix.immature if matrix.immature is not None else np.zeros(matrix.num.shape, dtype=bool)
 
     cur_n, cur_d = _point(matrix, month)
     out["current"] = _value(cur_n, cur_d, is_prop)
     out["current_num"] = cur_n
     out["current_den"] = np.where(is_prop, cur_d, np.nan)
     for k in (1, 2, 3):
-        n, d = _point(matrix, add_months(month, -12 * k))
-        out[f"prev_{k}y"] = _value(n, d, is_prop)
+        nn, d = _point(matrix, add_months(month, -12 * k))
+        out[f"prev_{k}y"] = _value(nn, d, is_prop)
 
     need = options.min_coverage
     prev_month = add_months(month, -1)
@@ -252,7 +358,7 @@ def compare(
             prop_avg = np.where(enough & (s_d > 0), 100.0 * s_n / s_d, np.nan)
         out[f"avg_{label}"] = np.where(is_prop, prop_avg, count_avg)
         out[f"avg_{label}_months"] = have
-        avg[label] = (np.where(enough, s_n, np.nan), np.where(enough, s_d, np.nan), have)
+        avg[label] = (np.where(enough, s_n, np.nan), np.where(enough, s_d, np.nan), have.astype(float))
 
     r_n, r_d, r_have = _window(matrix, month, 12)
     full = r_have == 12
@@ -265,40 +371,97 @@ def compare(
 
     add_changes(out)
 
-    comparisons = {
-        "": (np.where(full, r_n, np.nan), np.where(full, r_d, np.nan), 12.0,
-             np.where(b_full, b_n, np.nan), np.where(b_full, b_d, np.nan), np.full(len(keys), 12.0)),
-        "_1y": (cur_n, cur_d, 1.0, avg["1y"][0], avg["1y"][1], avg["1y"][2].astype(float)),
-        "_3y": (cur_n, cur_d, 1.0, avg["3y"][0], avg["3y"][1], avg["3y"][2].astype(float)),
-        # the same month a year earlier, for the narrative ("65.8% fewer than January 2020")
-        "_prev_1y": (cur_n, cur_d, 1.0, *_point(matrix, add_months(month, -12)), np.ones(len(keys))),
+    # --- dispersion and seasonal expectation (count series) ---
+    exp = expectations(matrix, month, options, np.flatnonzero(is_count))
+    out["dispersion"] = exp.dispersion
+    out["expectation"] = np.where(is_count, np.where(exp.seasonal("1y"), "seasonal", "average"), "average")
+    for key in ("1y", "3y"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            seasonal_expected = avg[key][0] / exp.ref_weight[key]
+        out[f"expected_{key}"] = np.where(
+            is_count, np.where(exp.seasonal(key), seasonal_expected, out[f"avg_{key}"].to_numpy(dtype=float)), np.nan
+        )
+
+    # --- maturity (outcome rates): the pack month, and months left out of the tests ---
+    end = matrix.col(month)
+    m_immature = immature[:, end] if end is not None else np.zeros(n, dtype=bool)
+    has_rule = keys["indicator"].map(lambda i: indicators[i].immature_months > 0).to_numpy()
+    out["maturity"] = np.where(has_rule, np.where(m_immature, "immature", "mature"), "")
+
+    # --- the rolling 12 months vs the baseline, on the months they do not share ---
+    r_only, b_only = baseline_months(month, options)
+    col_of = {m: i for i, m in enumerate(matrix.months)}
+    moy = np.array([m.month for m in matrix.months])
+    r_mask = np.zeros(len(matrix.months), dtype=bool)
+    b_mask = np.zeros(len(matrix.months), dtype=bool)
+    r_mask[[col_of[m] for m in r_only if m in col_of]] = True
+    b_mask[[col_of[m] for m in b_only if m in col_of]] = True
+    # an immature month, on either side, leaves out its calendar month on both sides
+    dropped_cal = np.zeros((n, 13), dtype=bool)
+    for mask in (r_mask, b_mask):
+        hit = immature & mask[None, :]
+        for c in range(1, 13):
+            dropped_cal[:, c] |= hit[:, moy == c].any(axis=1)
+    keep_cal = ~dropped_cal[:, moy]  # (n, months)
+    rm = r_mask[None, :] & keep_cal
+    bm = b_mask[None, :] & keep_cal
+    rb_a_n = np.where(full & b_full, _masked_sum(matrix.num, rm), np.nan)
+    rb_a_d = np.where(full & b_full, _masked_sum(matrix.den, rm), np.nan)
+    rb_b_n = np.where(full & b_full, _masked_sum(matrix.num, bm), np.nan)
+    rb_b_d = np.where(full & b_full, _masked_sum(matrix.den, bm), np.nan)
+    rb_a_e = rm.sum(axis=1).astype(float)
+    rb_b_e = bm.sum(axis=1).astype(float)
+    nothing_mature = (rb_a_e == 0) & (r_mask.sum() > 0) & has_rule
+    r_text = _span(r_only)
+    b_text = _span(b_only)
+
+    phi = exp.dispersion
+    ones = np.ones(n)
+    # per comparison: a (num, den, exposure), b (num, den, exposure), φ for the test, label
+    # of the reference it is tested against
+    comparisons: dict[str, tuple[np.ndarray, ...]] = {
+        "": (rb_a_n, rb_a_d, rb_a_e, rb_b_n, rb_b_d, rb_b_e, phi),
+        "_prev_1y": (cur_n, cur_d, ones, *_point(matrix, add_months(month, -12)), ones, phi),
     }
-    for suffix, (a_n, a_d, a_exp, b_n_, b_d_, b_exp) in comparisons.items():
-        labels = np.full(len(keys), "Insufficient data", dtype=object)
-        tests = np.full(len(keys), "", dtype=object)
-        cols = {k: np.full(len(keys), np.nan) for k in ("p_value", "estimate", "ci_low", "ci_high")}
+    for key in ("1y", "3y"):
+        s_n, s_d, have = avg[key]
+        seasonal = exp.seasonal(key) & is_count
+        ref_exposure = np.where(seasonal, exp.ref_weight[key], have)
+        phi_k = np.where(
+            seasonal, seasonal_dispersion(phi, np.nan_to_num(cur_n) + np.nan_to_num(s_n), exp.ref_weight[key], exp.log_var[key]), phi
+        )
+        comparisons[f"_{key}"] = (cur_n, cur_d, ones, s_n, s_d, ref_exposure, phi_k)
+
+    for suffix, (a_n, a_d, a_e, b_n_, b_d_, b_e, phi_c) in comparisons.items():
+        labels = np.full(n, "Insufficient data", dtype=object)
+        tests = np.full(n, "", dtype=object)
+        cols = {k: np.full(n, np.nan) for k in ("p_value", "estimate", "ci_low", "ci_high")}
         for ind_id, idx in out.groupby("indicator").indices.items():
             ind = indicators[str(ind_id)]
             if ind.measure == "proportion":
                 res = two_proportion_test_many(a_n[idx], a_d[idx], b_n_[idx], b_d_[idx], options.confidence)
+                names = np.full(len(idx), res.method, dtype=object)
             elif ind.measure == "count":
-                ref_exp = np.where(b_exp[idx] > 0, b_exp[idx], np.nan)
-                ok = np.isfinite(a_n[idx]) & np.isfinite(b_n_[idx]) & np.isfinite(ref_exp)
-                res = _count_test(
-                    ind.test,
-                    np.where(ok, a_n[idx], np.nan),
-                    a_exp,
-                    np.where(ok, b_n_[idx], np.nan),
-                    np.where(ok, ref_exp, 1.0),
-                    options.confidence,
+                res, names = _count_tests(
+                    ind, a_n[idx], a_e[idx], b_n_[idx], b_e[idx], phi_c[idx], options,
                     intervals=suffix != "_prev_1y",  # that comparison only feeds the sentence
                 )
             else:
                 continue  # medians are compared from row values elsewhere
-            labels[idx] = classify_many(res, ind.direction, options.alpha)  # type: ignore[arg-type]
-            tests[idx] = np.where(np.isfinite(res.p_value), res.method, "")
+            labels[idx] = classify_many(res, ind.label_direction, options.alpha)  # type: ignore[arg-type]
+            if suffix in ("_1y", "_3y") and ind.measure == "count":
+                seasonal = exp.seasonal(suffix[1:])[idx]
+                names = names + np.where(seasonal, ", against the seasonal expectation for the month", ", against the plain average")
+            elif suffix == "":
+                names = names + f", on the months not shared: {r_text} vs {b_text}"
+            tests[idx] = np.where(np.isfinite(res.p_value), names, "")
             for name, column in cols.items():
                 column[idx] = getattr(res, name)
+        blocked = nothing_mature if suffix == "" else m_immature & has_rule
+        labels[blocked] = IMMATURE
+        tests[blocked] = ""
+        for column in cols.values():
+            column[blocked] = np.nan
         out[f"label{suffix}"] = labels
         out[f"test{suffix}"] = tests
         out[f"p_value{suffix}"] = cols["p_value"]
@@ -306,3 +469,40 @@ def compare(
         out[f"ci_low{suffix}"] = cols["ci_low"]
         out[f"ci_high{suffix}"] = cols["ci_high"]
     return out
+
+
+def _span(months: list[dt.date]) -> str:
+    if not months:
+        return "none"
+    if len(months) == 1:
+        return f"{months[0]:%Y-%m}"
+    return f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
+
+
+#: the comparisons whose labels make up a pack's family of tests
+LABEL_SUFFIXES = ("", "_1y", "_3y")
+
+
+def add_q_values(table: pd.DataFrame, options: CompareOptions) -> pd.DataFrame:
+    """Benjamini–Hochberg q-values over every label of the table (``q_value*`` columns).
+
+    The family is every p-value behind ``label``, ``label_1y`` and ``label_3y`` of the rows
+    given (the pack as published).  With ``options.fdr`` a label is significant only when
+    its q-value is below α: the others become "Comparable".
+    """
+    table = table.copy()
+    present = [s for s in LABEL_SUFFIXES if f"p_value{s}" in table.columns]
+    if not present:
+        return table
+    p = np.concatenate([table[f"p_value{s}"].to_numpy(dtype=float) for s in present])
+    q = bh_qvalues(p)
+    n = len(table)
+    for k, suffix in enumerate(present):
+        qs = q[k * n : (k + 1) * n]
+        table[f"q_value{suffix}"] = qs
+        if options.fdr:
+            labels = table[f"label{suffix}"].to_numpy(dtype=object)
+            with np.errstate(invalid="ignore"):
+                demote = np.isin(labels, SIGNIFICANT) & ~(qs < options.alpha)
+            table[f"label{suffix}"] = np.where(demote, "Comparable", labels)
+    return table

@@ -23,15 +23,23 @@ DEMAND_INDICATORS = DATA / "config" / "demand_indicators.toml"
 MEASURES = {"count", "proportion", "median", "p90"}
 DIRECTIONS = {"lower_is_better", "higher_is_better", "none"}
 TESTS = {
-    "count": {"poisson_exact", "poisson_e", "wheeler_z"},
+    # quasi_poisson: the exact test made dispersion-aware (docs/methods.md); poisson_exact,
+    # poisson_e and wheeler_z are the plain Poisson tests
+    "count": {"quasi_poisson", "poisson_exact", "poisson_e", "wheeler_z"},
     "proportion": {"two_proportion"},
     "median": {"mann_whitney", "bootstrap"},
-    "p90": {"mann_whitney", "bootstrap"},
+    # a P90 is tested on its own: a bootstrap of the difference in 90th percentiles
+    "p90": {"bootstrap"},
 }
-DEFAULT_TEST = {"count": "poisson_exact", "proportion": "two_proportion", "median": "mann_whitney", "p90": "mann_whitney"}
+DEFAULT_TEST = {"count": "quasi_poisson", "proportion": "two_proportion", "median": "mann_whitney", "p90": "bootstrap"}
+#: the words a significant label uses: Higher/Lower (volumes, where more recording can be
+#: good) or Improved/Deteriorated (rates and times with a better direction)
+LABEL_WORDS = {"higher_lower", "improved_deteriorated"}
+DEFAULT_LABELS = {"count": "higher_lower", "proportion": "improved_deteriorated", "median": "improved_deteriorated", "p90": "improved_deteriorated"}
 _KEYS = {
     "id", "title", "group", "measure", "table", "where", "numerator", "value", "direction", "test",
-    "per_1000", "for_each", "skip", "note", "unit", "generated", "noun",
+    "per_1000", "for_each", "skip", "note", "unit", "generated", "noun", "labels", "immature_months",
+    "count_distinct",
 }
 
 
@@ -58,7 +66,7 @@ class Indicator:
     numerator: tuple[Condition, ...] = ()
     value: str | None = None
     direction: str = "lower_is_better"
-    test: str = "poisson_exact"
+    test: str = "quasi_poisson"
     per_1000: bool = False
     group: str = ""
     note: str = ""
@@ -69,16 +77,35 @@ class Indicator:
     generated: bool = False
     for_each: str | None = None
     skip: tuple[str, ...] = field(default=())
+    #: "higher_lower" or "improved_deteriorated"; empty = the default for the measure
+    labels: str = ""
+    #: outcome rates: the latest N months the store holds are immature (cases still open)
+    #: and are marked and left out of the tests; 0 = no maturity rule
+    immature_months: int = 0
+    #: count distinct values of this column instead of rows (e.g. crime_id: crimes, not
+    #: outcome rows)
+    count_distinct: str | None = None
 
     @property
     def is_rate(self) -> bool:
         return self.measure == "proportion"
 
     @property
+    def label_words(self) -> str:
+        return self.labels or DEFAULT_LABELS.get(self.measure, "improved_deteriorated")
+
+    @property
+    def label_direction(self) -> str:
+        """The direction labels are worded by: "none" (Higher/Lower) for volumes."""
+        return "none" if self.label_words == "higher_lower" else self.direction
+
+    @property
     def columns(self) -> set[str]:
         cols = {c.column for c in (*self.where, *self.numerator)}
         if self.value:
             cols.add(self.value)
+        if self.count_distinct:
+            cols.add(self.count_distinct)
         return cols
 
 
@@ -119,6 +146,15 @@ def _parse(raw: Mapping[str, Any], source: str, index: int) -> Indicator:
         raise IndicatorError(f"{label}: a proportion needs a 'numerator'")
     if measure in {"median", "p90"} and not raw.get("value"):
         raise IndicatorError(f"{label}: a {measure} needs a 'value' column")
+    labels = str(raw.get("labels", ""))
+    if labels and labels not in LABEL_WORDS:
+        raise IndicatorError(f"{label}: labels must be one of {sorted(LABEL_WORDS)}, got {labels!r}")
+    immature = raw.get("immature_months", 0)
+    if not isinstance(immature, int) or isinstance(immature, bool) or not 0 <= immature <= 24:
+        raise IndicatorError(f"{label}: immature_months must be a whole number of months from 0 to 24, got {immature!r}")
+    distinct = raw.get("count_distinct")
+    if distinct is not None and (measure != "count" or not isinstance(distinct, str) or not distinct):
+        raise IndicatorError(f"{label}: count_distinct names a column and suits a count only")
     skip = raw.get("skip", [])
     return Indicator(
         id=str(raw["id"]),
@@ -138,6 +174,9 @@ def _parse(raw: Mapping[str, Any], source: str, index: int) -> Indicator:
         noun=str(raw.get("noun", "records")),
         for_each=raw.get("for_each"),
         skip=tuple(skip if isinstance(skip, list) else [skip]),
+        labels=labels,
+        immature_months=immature,
+        count_distinct=distinct,
     )
 
 

@@ -6,7 +6,11 @@ So ``avg_1y`` of a median indicator is the median of every record in the 12 mont
 the pack month (not the mean of 12 monthly medians), and its labels compare the records of
 the two periods with the Mann-Whitney test (or a bootstrap of the difference in medians);
 the interval of the difference in medians is Price & Bonett's (2002) order-statistic one,
-cheap enough for every series. Medians are given for the force, areas and districts only.
+cheap enough for every series. A P90 has its own test, a seeded bootstrap of the difference
+in 90th percentiles (:func:`thrv.stats.quantiles.bootstrap_quantile_test`), never the
+median's. The rolling 12 months are compared with the baseline on the months the two do
+not share (:func:`thrv.indicators.compare.baseline_months`). Medians are given for the
+force, areas and districts only.
 """
 
 from __future__ import annotations
@@ -17,10 +21,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from thrv.indicators.compare import CompareOptions, add_months, baseline_end_for, month_index
+from thrv.indicators.compare import (
+    CompareOptions,
+    add_months,
+    baseline_end_for,
+    baseline_months,
+    month_index,
+)
 from thrv.indicators.definitions import Indicator
 from thrv.indicators.hierarchy import Hierarchy
 from thrv.stats import bootstrap_median_test, classify, mann_whitney_test
+from thrv.stats.quantiles import bootstrap_quantile_test
 
 KEYS = ["indicator", "level", "force", "area", "area_code"]
 
@@ -89,6 +100,9 @@ def compare_values(
         "baseline": (add_months(b_end, -11), b_end),
     }
     need = {"current": 1, "avg_1y": int(np.ceil(options.min_coverage * 12)), "avg_3y": int(np.ceil(options.min_coverage * 36)), "rolling_12m": 12, "baseline": 12}
+    r_only, b_only = baseline_months(month, options)
+    r_idx = np.array([month_index(m) for m in r_only], dtype=np.int64)
+    b_idx = np.array([month_index(m) for m in b_only], dtype=np.int64)
     assigned = assigned.assign(_m=assigned["month"].map(month_index))
     for key, group in assigned.groupby(KEYS, sort=False):
         ind = indicators[str(key[0])]
@@ -108,19 +122,27 @@ def compare_values(
             m = add_months(month, -12 * k)
             values = all_values[month_idx == month_index(m)]
             row[f"prev_{k}y"] = float(np.percentile(values, q)) if month_index(m) in held and len(values) else np.nan
-        for suffix, (a, b) in {"": ("rolling_12m", "baseline"), "_1y": ("current", "avg_1y"), "_3y": ("current", "avg_3y")}.items():
+        # the baseline test: only the months the two 12-month periods do not share
+        if pools["rolling_12m"] is not None and pools["baseline"] is not None:
+            pools["rolling_only"] = all_values[np.isin(month_idx, r_idx)]
+            pools["baseline_only"] = all_values[np.isin(month_idx, b_idx)]
+        else:
+            pools["rolling_only"] = pools["baseline_only"] = None
+        for suffix, (a, b) in {"": ("rolling_only", "baseline_only"), "_1y": ("current", "avg_1y"), "_3y": ("current", "avg_3y")}.items():
             pa, pb = pools[a], pools[b]
             if pa is None or pb is None or len(pa) < 2 or len(pb) < 2:
                 row.update({f"label{suffix}": "Insufficient data", f"test{suffix}": "", f"p_value{suffix}": np.nan,
                             f"estimate{suffix}": np.nan, f"ci_low{suffix}": np.nan, f"ci_high{suffix}": np.nan})
                 continue
-            if ind.test == "bootstrap":
+            if ind.measure == "p90":
+                res = bootstrap_quantile_test(pa, pb, 0.9, options.confidence, seed=0)
+            elif ind.test == "bootstrap":
                 res = bootstrap_median_test(pa, pb, options.confidence, seed=0)
             else:
                 res = mann_whitney_test(pa, pb, options.confidence, interval="price_bonett")
             row.update({
-                f"label{suffix}": classify(res, ind.direction, options.alpha),  # type: ignore[arg-type]
-                f"test{suffix}": res.method,
+                f"label{suffix}": classify(res, ind.label_direction, options.alpha),  # type: ignore[arg-type]
+                f"test{suffix}": res.method + (", on the months not shared with the baseline" if suffix == "" else ""),
                 f"p_value{suffix}": np.nan if res.p_value is None else res.p_value,
                 f"estimate{suffix}": np.nan if res.estimate is None else res.estimate,
                 f"ci_low{suffix}": np.nan if res.ci_low is None else res.ci_low,

@@ -17,22 +17,32 @@ import numpy as np
 import pandas as pd
 
 from thrv import __version__
-from thrv.indicators.aggregate import MonthlyFigures, distinct_values, monthly_figures
+from thrv.indicators.aggregate import (
+    MonthlyFigures,
+    distinct_values,
+    latest_months,
+    monthly_figures,
+)
 from thrv.indicators.compare import (
     CompareOptions,
     SeriesMatrix,
     add_changes,
     add_months,
+    add_q_values,
     baseline_end_for,
+    baseline_months,
     build_matrix,
     compare,
+    immature_mask,
     month_index,
 )
 from thrv.indicators.definitions import Indicator, expand, load_indicators
 from thrv.indicators.hierarchy import LEVELS, AreaError, Hierarchy, build_hierarchy
+from thrv.indicators.legend import legend
 from thrv.indicators.medians import assign_levels, compare_values, monthly_series
-from thrv.indicators.rollup import roll_up
+from thrv.indicators.rollup import UNLOCATED, UNLOCATED_NOTE, roll_up
 from thrv.stats import classify_many, poisson_exact_test_many, rate_per_1000_many
+from thrv.stats.counts import quasi_poisson_test_many
 from thrv.stats.spc import xmr_latest_many
 
 #: months of history kept for charts and SPC
@@ -175,10 +185,14 @@ def _district_keys(hierarchy: Hierarchy, indicators: dict[str, Indicator], table
             continue
         for d in hierarchy.districts.itertuples(index=False):
             rows.append((ind.id, "district", d.force, d.district, d.district_code))
+        for force in sorted(set(hierarchy.districts["force"])):
+            rows.append((ind.id, "district", force, UNLOCATED, ""))
     return pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "area_code"])
 
 
-def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indicator], confidence: float) -> pd.DataFrame:
+def _rates(
+    table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indicator], confidence: float, dispersion: bool = True
+) -> pd.DataFrame:
     """Rates per 1,000 residents (rolling 12 months and the month) with national/regional averages."""
     pops = hierarchy.populations[["level", "force", "area", "population"]]
     merged = table.merge(pops, on=["level", "force", "area"], how="left")
@@ -219,12 +233,24 @@ def _rates(table: pd.DataFrame, hierarchy: Hierarchy, indicators: dict[str, Indi
     nat_num = merged.get("_national_rolling_12m", pd.Series(np.nan, index=merged.index)).to_numpy(dtype=float)
     nat_pop = merged.get("_national_pop_rolling_12m", pd.Series(np.nan, index=merged.index)).to_numpy(dtype=float)
     testable = ok & np.isfinite(roll) & (n_forces > 1) & np.isfinite(nat_num)
-    res = poisson_exact_test_many(
-        np.where(testable, roll, np.nan), safe_pop, np.where(testable, nat_num, np.nan),
-        np.where(testable, nat_pop, 1.0), confidence, intervals=False,
+    # the area's 12-month total varies φ times more than Poisson, as its months do: the
+    # test uses the series' dispersion where it has one (plain exact test otherwise)
+    phi = merged["dispersion"].to_numpy(dtype=float) if "dispersion" in merged else np.full(len(merged), np.nan)
+    if not dispersion:
+        phi = np.full(len(merged), np.nan)
+    args = (np.where(testable, roll, np.nan), safe_pop, np.where(testable, nat_num, np.nan), np.where(testable, nat_pop, 1.0))
+    plain = poisson_exact_test_many(*args, confidence, intervals=False)
+    quasi = quasi_poisson_test_many(*args, np.where(np.isfinite(phi), phi, 1.0), confidence, intervals=False)
+    adjusted = np.isfinite(phi)
+    p_nat = np.where(adjusted, quasi.p_value, plain.p_value)
+    words = np.where(
+        adjusted, classify_many(quasi, "none", 1 - confidence), classify_many(plain, "none", 1 - confidence)
     )
-    merged["label_national"] = np.where(testable, classify_many(res, "none", 1 - confidence), "")
-    merged["p_value_national"] = np.where(testable, res.p_value, np.nan)
+    merged["label_national"] = np.where(testable, words, "")
+    merged["p_value_national"] = np.where(testable, p_nat, np.nan)
+    merged["test_national"] = np.where(
+        testable, np.where(adjusted, quasi.method, f"{plain.method}; not adjusted for over-dispersion"), ""
+    )
     drop = [c for c in merged.columns if c.startswith("_") or c == "region"]
     return merged.drop(columns=drop)
 
@@ -345,6 +371,8 @@ class PackInputs:
     levels: tuple[str, ...]
     first: dt.date
     last: dt.date
+    #: the latest month the store holds per (table, force): outcome maturity is judged against it
+    latest: dict[tuple[str, str], dt.date] = field(default_factory=dict)
     #: figures rolled up to the levels (filled by the first pack built from these inputs)
     rolled: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]] = field(
         default_factory=dict, compare=False)
@@ -387,7 +415,7 @@ def load_inputs(
         raise ValueError("the store holds no records: run `thrv ingest` first")
     hierarchy = build_hierarchy(forces, areas_file)
     figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels)
-    return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last)
+    return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last, latest_months(con, tables))
 
 
 def build_pack(
@@ -434,13 +462,14 @@ def build_pack(
     matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
     if publish is not None:
         matrix = publish(matrix, indicators, hierarchy, assigned)
+    matrix.immature = immature_mask(matrix, indicators, inputs.latest)
     table = compare(matrix, indicators, month, options)
     if not assigned.empty:
         table = _with_value_comparisons(table, assigned, indicators, month, options, figures.coverage)
     table = pd.concat([table, _history_extremes(matrix, month)], axis=1)
     chart_levels = set(levels) - {"lsoa"}
     table = pd.concat([table, _spc(matrix, month, indicators, chart_levels, options)], axis=1)
-    table = _rates(table, hierarchy, indicators, options.confidence)
+    table = _rates(table, hierarchy, indicators, options.confidence, options.dispersion)
     table = _with_rolling_n(table, matrix, month)
     table = _with_force_ranks(table)
     peers = _peers(table)
@@ -450,6 +479,7 @@ def build_pack(
         level, force, name = focus
         table = _restrict(table, hierarchy, level, force, name)
         history = _restrict(history, hierarchy, level, force, name)
+    table = add_q_values(table, options)
     table = _order(table, indicators)
     meta = {
         "thrv_version": __version__,
@@ -471,6 +501,10 @@ def build_pack(
             for r in hierarchy.districts.dropna(subset=["area"]).itertuples(index=False)
         ],
         "crime_type_indicators": _crime_type_indicators(indicators),
+        "baseline_test_months": [[m.strftime("%Y-%m") for m in ms] for ms in baseline_months(month, options)],
+        "unlocated": {"area": UNLOCATED, "level": "district", "note": UNLOCATED_NOTE},
+        "latest_months": {f"{t}|{f}": m.strftime("%Y-%m") for (t, f), m in sorted(inputs.latest.items())},
+        "legend": legend(options, month),
     }
     return Pack(month, table.reset_index(drop=True), history, indicators, options, meta, peers)
 

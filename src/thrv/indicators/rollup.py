@@ -1,4 +1,9 @@
-"""Roll LSOA-level monthly figures up the hierarchy: force, area, district, LSOA."""
+"""Roll LSOA-level monthly figures up the hierarchy: force, area, district, LSOA.
+
+Records with no LSOA (data.police.uk publishes about 4% of crimes without a location) or
+located outside the force's area count in the force figure and in no district; at district
+level they get a row of their own, :data:`UNLOCATED`, so the districts add up to the force.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,13 @@ from thrv.indicators.aggregate import MonthlyFigures
 from thrv.indicators.hierarchy import Hierarchy
 
 SERIES_KEYS = ["indicator", "level", "force", "area", "area_code"]
+#: the district-level row holding a force's records that lie in none of its districts
+UNLOCATED = "Unlocated"
+UNLOCATED_NOTE = (
+    "Unlocated: records published without a location (no LSOA) or located outside the force's "
+    "area. They count in the force figure and in no district or area; this row makes the "
+    "districts add up to the force."
+)
 
 
 def _melt(df: pd.DataFrame, level: str, area_col: str, code_col: str | None) -> pd.DataFrame:
@@ -46,14 +58,22 @@ def roll_up(figures: MonthlyFigures, hierarchy: Hierarchy, levels: Sequence[str]
             f["code"] = ""
             out.append(_melt(f, "force", "area", None))
         if "district_code" in wide.columns:  # aggregated by district in the engine
-            located = wide.dropna(subset=["district_code"]).merge(
-                hierarchy.districts[["force", "district_code", "district"]], on=["force", "district_code"], how="inner"
+            tagged = wide.merge(
+                hierarchy.districts[["force", "district_code", "district"]], on=["force", "district_code"],
+                how="left", indicator=True,
             )
         else:
-            located = wide.dropna(subset=["lsoa_code"])
-            if located.empty or not ({"area", "district", "lsoa"} & set(levels)):
+            if not wide["lsoa_code"].notna().any() or not ({"area", "district", "lsoa"} & set(levels)):
                 continue
-            located = located.merge(hierarchy.lsoas, on=["force", "lsoa_code"], how="inner")
+            tagged = wide.merge(hierarchy.lsoas, on=["force", "lsoa_code"], how="left", indicator=True)
+        inside = (tagged["_merge"] == "both").to_numpy()
+        located = tagged[inside].drop(columns="_merge")
+        if "district" in levels:
+            outside = tagged[~inside]
+            u = outside.groupby(["force", "month"], as_index=False)[sums].sum()
+            if not u.empty:
+                u["area"] = UNLOCATED
+                out.append(_melt(u, "district", "area", None))
         if located.empty:
             continue
         if "district" in levels or "area" in levels:

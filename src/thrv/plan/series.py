@@ -26,7 +26,7 @@ from thrv.indicators.compare import (
     compare,
     month_index,
 )
-from thrv.indicators.definitions import Indicator
+from thrv.indicators.definitions import DEFAULT_TEST, Indicator
 from thrv.stats import wilson_interval_many
 from thrv.stats.spc import xmr_latest_many
 
@@ -87,7 +87,7 @@ def series_table(series: Sequence[MonthlySeries], month: dt.date, options: Compa
         s.key: Indicator(
             id=s.key, title=s.key, measure=engine_measure[s.figure_type], table="measures",
             direction=s.direction if s.direction in {"higher_is_better", "lower_is_better", "none"} else "none",
-            test="two_proportion" if s.figure_type == "proportion" else "poisson_exact",
+            test=DEFAULT_TEST["proportion" if s.figure_type == "proportion" else "count"],  # the pack's
         )
         for s in series
     }

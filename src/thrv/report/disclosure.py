@@ -42,6 +42,7 @@ import pandas as pd
 from thrv.indicators.compare import CompareOptions, SeriesMatrix, baseline_end_for, month_index
 from thrv.indicators.definitions import Condition, Indicator
 from thrv.indicators.hierarchy import Hierarchy
+from thrv.indicators.rollup import UNLOCATED
 from thrv.report.suppression import (
     AREA,
     COMPLEMENT,
@@ -186,7 +187,7 @@ class _Places:
 
     force: str
     areas: dict[str, list[str]]
-    orphans: list[str]
+    orphans: list[str]  # districts in no area, and the force's Unlocated row (records in no district)
 
 
 def _places(hierarchy: Hierarchy) -> dict[str, _Places]:
@@ -200,7 +201,10 @@ def _places(hierarchy: Hierarchy) -> dict[str, _Places]:
                 areas[area].append(str(district))
             else:
                 orphans.append(str(district))
-        out[str(force)] = _Places(str(force), {a: sorted(ds) for a, ds in sorted(areas.items())}, sorted(orphans))
+        # the Unlocated row is one more part of the force total, so a hidden one cannot be
+        # worked out as the force less its districts
+        out[str(force)] = _Places(str(force), {a: sorted(ds) for a, ds in sorted(areas.items())},
+                                  [*sorted(orphans), UNLOCATED])
     return out
 
 
@@ -500,6 +504,16 @@ WINDOWS: dict[str, tuple[Any, ...]] = {
     "change_prev_1y": (_CUR, _P1),
     **dict.fromkeys(("spc_variation", "spc_rules", "spc_mean", "spc_lcl", "spc_ucl", "spc_points"), (_SPC,)),
     **dict.fromkeys(("history_months", "history_from", "rank_low", "rank_high"), (_ALL,)),
+    # the tests' names, q-values and expectations go with the test they describe
+    "test": (_ROLL, _BASE), "q_value": (_ROLL, _BASE),
+    "test_1y": (_CUR, _AVG1), "q_value_1y": (_CUR, _AVG1), "expectation": (_CUR, _AVG1),
+    "test_3y": (_CUR, _AVG3), "q_value_3y": (_CUR, _AVG3),
+    "test_prev_1y": (_CUR, _P1), "test_national": (_ROLL,),
+    "expected_1y": (_AVG1,), "expected_3y": (_AVG3,),
+    # φ is estimated over the 36 months to the pack month, as the SPC limits are
+    "dispersion": (_SPC,),
+    "current_ci_low": (_CUR,), "current_ci_high": (_CUR,),
+    "rolling_12m_ci_low": (_ROLL,), "rolling_12m_ci_high": (_ROLL,),
 }
 #: withheld columns a reader sees a mark in ("<5" or "[c]"); other withheld columns are empty
 MARKED = {
@@ -511,7 +525,7 @@ MARKED = {
 PLAIN = {
     "indicator", "area", "area_level", "month", "title", "group", "force", "area_code", "measure",
     "baseline_period", "change_unit", "avg_1y_months", "avg_3y_months", "direction", "unit", "generated_data",
-    "test", "test_1y", "test_3y", "test_prev_1y", "population", "sentence",
+    "maturity", "population", "sentence", "suppressed", "suppressed_columns",
     "national_forces_rolling_12m", "national_rate_per_1000", "national_forces_current_num",
     "national_rate_per_1000_month", "regional_forces_rolling_12m", "regional_rate_per_1000",
     "regional_forces_current_num", "regional_rate_per_1000_month",
@@ -541,10 +555,54 @@ def _public_pack_model(release: Release, month: str) -> dict[str, Any]:
 
     when = parse_month(month)
     published = _Published(release)
-    pack = build_pack(None, when, levels=PUBLIC_LEVELS, options=release.options, inputs=release.inputs, publish=published)
+    # labels by p here; q-values (and labels by q) follow once the withheld p-values are out
+    pack = build_pack(None, when, levels=PUBLIC_LEVELS, options=replace(release.options, fdr=False),
+                      inputs=release.inputs, publish=published)
+    pack = replace(pack, peers=_shown_peers(pack.peers, published, when))
     model = pack_model(pack)
     _mask(model, published, release.rule, when, release.options)
+    _q_values(model["rows"], release.options)
     return model
+
+
+def _shown_peers(peers: pd.DataFrame, published: _Published, when: dt.date) -> pd.DataFrame:
+    """The forces' rolling 12 months behind the funnels: only those published in full.
+
+    They come from the published figures already (a withheld month leaves the rolling 12
+    months empty); this keeps a funnel from ever pooling a withheld one.
+    """
+    if peers is None or peers.empty:
+        return peers
+    c = published.months.index(f"{when:%Y-%m}")
+    keep = []
+    for ind, force in zip(peers["indicator"], peers["force"], strict=True):
+        rk = published.kinds.get((str(ind), "force", str(force), str(force)))
+        keep.append(rk is None or not rk[max(c - 11, 0):c + 1].any())
+    return peers[np.array(keep, dtype=bool)].reset_index(drop=True)
+
+
+def _q_values(rows: list[dict[str, Any]], options: CompareOptions) -> None:
+    """Benjamini–Hochberg q-values over the p-values shown (every level of the month), so a
+    q-value follows from published p-values alone; with ``options.fdr`` labels follow them."""
+    from thrv.indicators.compare import LABEL_SUFFIXES, SIGNIFICANT
+    from thrv.stats.fdr import bh_qvalues
+
+    def p_of(row: dict[str, Any], suffix: str) -> float:
+        v = row.get(f"p_value{suffix}")
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+    present = [x for x in LABEL_SUFFIXES if any(f"q_value{x}" in r for r in rows)]
+    if not present or not rows:
+        return
+    q = bh_qvalues(np.array([p_of(r, x) for x in present for r in rows]))
+    n = len(rows)
+    for k, suffix in enumerate(present):
+        for row, qv in zip(rows, q[k * n:(k + 1) * n], strict=True):
+            if f"q_value{suffix}" not in row:
+                continue
+            row[f"q_value{suffix}"] = None if math.isnan(qv) else float(qv)
+            if options.fdr and row.get(f"label{suffix}") in SIGNIFICANT and not qv < options.alpha:
+                row[f"label{suffix}"] = "Comparable"
 
 
 def _mask(model: dict[str, Any], published: _Published, rule: DisclosureRule, when: dt.date, options: CompareOptions) -> None:

@@ -154,7 +154,7 @@ def pack_model(pack: Pack) -> dict[str, Any]:
             {
                 "id": i.id, "title": i.title, "group": i.group, "measure": i.measure, "table": i.table,
                 "direction": i.direction, "test": i.test, "unit": i.unit, "noun": i.noun, "per_1000": i.per_1000,
-                "note": i.note, "generated_data": i.generated,
+                "note": i.note, "generated_data": i.generated, "immature_months": i.immature_months,
                 "where": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.where],
                 "numerator": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.numerator],
             }

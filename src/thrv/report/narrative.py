@@ -126,6 +126,7 @@ def sentence(row: dict[str, Any], title: str, measure: str, alpha: float = 0.05,
             "Deteriorated": "a deterioration on",
             "Higher": "higher than",
             "Lower": "lower than",
+            "Immature": "not yet comparable (outcomes immature) with",
         }[str(label)]
         text += (
             f" The 12 months to {when} ({shown}) are {verdict} the baseline "
