@@ -29,7 +29,6 @@ demo: $(STAMP) system
 	$(BIN)/thrv status --db $(DB)
 	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack --format html,pdf,xlsx
 	$(BIN)/thrv pack --db $(DB) --month 2025-12 --out out/demo/pack-public --public --format html,pdf,xlsx
-	$(BIN)/thrv assess --db $(DB) --from 2024-01 --to 2025-12 --out out/demo/assessment --format html,pdf,xlsx
 	$(BIN)/thrv demand --db $(DB) --out out/demo/demand
 	$(BIN)/thrv forecast --db $(DB) --horizon 12 --fast --out out/demo/forecast
 	$(BIN)/thrv simulate --measures --out out/demo/measures --months 36 --end 2025-12 --seed 1

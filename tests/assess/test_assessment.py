@@ -102,3 +102,29 @@ def test_errors_name_the_choices(sample_ro: Any) -> None:
         build_assessment(sample_ro, dt.date(2025, 2, 1), dt.date(2025, 1, 1))
     with pytest.raises(ValueError, match="--format"):
         parse_formats("html,docx")
+
+
+def test_hot_spots_for_one_crime_type(sample_ro: Any, sample_store: Path) -> None:
+    """`--hotspots-for Burglary` maps burglary alone; its total is the month's mapped burglaries
+    in Fenland counted straight from the store; a misspelt type is refused with the right name."""
+    import duckdb
+
+    from thrv.reference import REFERENCE
+
+    month = dt.date(2025, 6, 1)
+    config = AssessConfig(map_layers=0, table_rows=5, hotspot_crime_types=("burglary",))
+    fenland = build_assessment(sample_ro, month, month, area="Fenland", config=config)
+    layers = {layer["title"]: layer for layer in fenland["places"]["hotspots"]["layers"]}
+    assert "Burglary" in layers
+    lsoa = pd.read_csv(REFERENCE / "lsoa.csv.gz", dtype=str)
+    codes = lsoa.loc[lsoa["lad_name"] == "Fenland", "lsoa_code"].tolist()
+    con = duckdb.connect(str(sample_store), read_only=True)
+    expected = con.execute(
+        "SELECT count(*) FROM crimes WHERE month = DATE '2025-06-01' AND crime_type = 'Burglary' "
+        "AND latitude IS NOT NULL AND list_contains(?, lsoa_code)", [codes]
+    ).fetchone()[0]  # type: ignore[index]
+    con.close()
+    assert expected > 0 and layers["Burglary"]["total"] == expected
+    with pytest.raises(ValueError, match="did you mean 'Burglary'"):
+        build_assessment(sample_ro, month, month, area="Fenland",
+                         config=AssessConfig(map_layers=0, hotspot_crime_types=("Burglery",)))

@@ -120,3 +120,48 @@ def test_the_pack_carries_its_legend(sample_store: Path) -> None:
     assert "seasonal expectation" in legend["label_1y"]
     assert pack.meta["unlocated"]["area"] == "Unlocated"
     assert pack.meta["baseline_test_months"][0] == ["2025-04", "2025-05", "2025-06"]
+
+
+def test_immature_outcome_months_get_no_spc_verdict(sample_store: Path) -> None:
+    """The newest months' outcome rates still move as investigations close: they are labelled
+    Immature and not charted, so no special cause is read into them; mature months are."""
+    with Store(sample_store, read_only=True) as store:
+        dec = build_pack(store, dt.date(2025, 12, 1), levels=["force"]).table.set_index("indicator")
+        sep = build_pack(store, dt.date(2025, 9, 1), levels=["force"]).table.set_index("indicator")
+    for ind in ("prosecution_possible_rate", "no_suspect_rate"):
+        assert dec.loc[ind, "maturity"] == "immature"
+        assert dec.loc[ind, "spc_variation"] == "" and dec.loc[ind, "spc_points"] == 0
+        assert sep.loc[ind, "maturity"] == "mature"
+        assert sep.loc[ind, "spc_variation"] != "" and sep.loc[ind, "spc_points"] == 21  # 2024-01..2025-09
+    assert dec.loc["all_crime", "spc_points"] == 24  # counts have no maturity rule
+
+
+def test_spc_outlier_screening_is_a_pack_option(sample_store: Path) -> None:
+    """Limits with and without NHSRplotthedots' moving-range screen, each equal to the single
+    chart of the same monthly counts read straight from the store."""
+    from thrv.stats.spc import xmr_chart
+
+    con = duckdb.connect(str(sample_store), read_only=True)
+    raw = con.sql(
+        "SELECT crime_type, month, count(*) AS n FROM crimes WHERE month <= DATE '2025-12-01' "
+        "GROUP BY ALL ORDER BY month"
+    ).df()
+    con.close()
+    series = {
+        "all_crime": raw[raw["crime_type"] != "Anti-social behaviour"].groupby("month")["n"].sum(),
+        "drugs": raw[raw["crime_type"] == "Drugs"].set_index("month")["n"],
+        "asb": raw[raw["crime_type"] == "Anti-social behaviour"].set_index("month")["n"],
+    }
+    differs = False
+    for screen in (True, False):
+        with Store(sample_store, read_only=True) as store:
+            t = build_pack(
+                store, dt.date(2025, 12, 1), levels=["force"], options=CompareOptions(spc_screen_outliers=screen)
+            ).table.set_index("indicator")
+        for ind, values in series.items():
+            chart = xmr_chart(values.to_numpy(dtype=float), screen_outliers=screen)
+            assert t.loc[ind, "spc_ucl"] == pytest.approx(chart.ucl[-1], rel=1e-12), (ind, screen)
+            assert t.loc[ind, "spc_lcl"] == pytest.approx(chart.lcl[-1], rel=1e-12), (ind, screen)
+            unscreened = xmr_chart(values.to_numpy(dtype=float), screen_outliers=not screen)
+            differs |= bool(unscreened.ucl[-1] != chart.ucl[-1])
+    assert differs  # the screen changes at least one of these real series' limits

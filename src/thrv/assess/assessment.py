@@ -7,6 +7,8 @@ measures; the top priorities choose the extra hot-spot map layers.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 import h3
@@ -69,6 +71,9 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
     # places are the scope's own LSOAs: a force's few records placed outside its area would
     # stretch the grid and the maps far beyond it (they still count in the totals)
     points = points[points["lsoa21_code"].isin(scope.lsoas["lsoa21_code"])].reset_index(drop=True)
+    held_types = sorted(set(points["crime_type"].dropna().astype(str)))
+    for wanted in config.hotspot_crime_types:  # refused before the long work, not after it
+        crime_type_named(wanted, held_types)
 
     # harm
     by_type = harm_by_type(records_, schemes, scope.population, years)
@@ -182,9 +187,15 @@ def _hotspots(points: pd.DataFrame, scope: Scope, schemes: list[Any], matrix: pr
     themes = {t.name: t for t in matrix.themes}
     layers: dict[str, tuple[str, ...]] = {}
     titles = {"crimes": "All crime (excluding ASB)", **{f"harm_{s.key}": f"Harm ({s.name})" for s in schemes}}
+    held = sorted(set(points["crime_type"].dropna().astype(str))) if len(points) else []
+    for wanted in config.hotspot_crime_types:
+        name = crime_type_named(wanted, held)
+        column = "type_" + "".join(ch if ch.isalnum() else "_" for ch in name.lower())
+        layers[column] = (name,)
+        titles[column] = name
     for p in ranked["priorities"]:
         theme = themes[p["theme"]]
-        if theme.crime_types and len(layers) < config.map_layers:
+        if theme.crime_types and len(layers) < config.map_layers + len(config.hotspot_crime_types):
             column = "theme_" + "".join(ch if ch.isalnum() else "_" for ch in theme.name.lower())
             layers[column] = theme.crime_types
             titles[column] = theme.name
@@ -197,6 +208,21 @@ def _hotspots(points: pd.DataFrame, scope: Scope, schemes: list[Any], matrix: pr
     grid = hotspots.build_grid(points, scope, schemes, layers, config.h3_resolution, region=region)
     cells, summaries = hotspots.hotspot_layers(grid, titles, schemes, config)
     return {**base, "layers": summaries, "study_region": hotspots.STUDY_REGION}, cells
+
+
+def crime_type_named(wanted: str, held: Sequence[str]) -> str:
+    """The crime type held in the period that ``wanted`` names (any case), else a ValueError
+    with the closest names, so a misspelt type is refused rather than mapped as empty."""
+    lowered = {h.lower(): h for h in held}
+    if wanted.strip().lower() in lowered:
+        return lowered[wanted.strip().lower()]
+    close = difflib.get_close_matches(wanted.strip().lower(), list(lowered), n=3, cutoff=0.5)
+    close += [lc for lc in lowered if wanted.strip().lower() in lc and lc not in close]
+    text = f"--hotspots-for {wanted!r} is not a crime type with mapped records in the period"
+    if close:
+        hint = "; did you mean " + ", ".join(repr(lowered[c]) for c in close[:3]) + "?"
+        raise ValueError(text + hint)
+    raise ValueError(text + ("; held: " + ", ".join(held) if held else ""))
 
 
 def _compact_cells(cells: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ class AssessConfig:
     ``sensitivity``: the relative change applied to each priority weight (0.2 = ±20%).
     ``gi_permutations`` / ``gi_seed``: conditional permutations behind each hot-spot
     p-value (the smallest two-sided p is 2/(P + 1)) and their seed (same seed, same map).
+    ``hotspot_crime_types``: crime types asked for by name, each mapped as its own layer.
     """
 
     harm_schemes: tuple[Path, ...] = DEFAULT_HARM_SCHEMES
@@ -62,6 +63,9 @@ class AssessConfig:
     table_rows: int = 25
     gi_permutations: int = 9999
     gi_seed: int = 0
+    #: crime types that get a hot-spot layer of their own (police.uk names, e.g. "Burglary"),
+    #: mapped before the priority layers
+    hotspot_crime_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

@@ -60,7 +60,7 @@ SPC_RULES = {
     "beyond_limits": "a point above the upper process limit",
     "shift": "a shift (a run of points above the mean)",
     "trend": "a run of rising points",
-    "two_of_three": "two of three points beyond two sigma",
+    "two_of_three": "two of three points near a process limit",
 }
 
 

@@ -34,6 +34,10 @@ def assess(
     fmt: FormatOption = "html",
     priorities: Annotated[Path | None, typer.Option(help="MoRiLE-style scoring matrix (TOML) instead of the default.")] = None,
     h3_resolution: Annotated[int, typer.Option(help="Hexagon size for hot spots (H3 resolution; 8 ≈ 0.7 km²).")] = 8,
+    hotspots_for: Annotated[
+        list[str] | None,
+        typer.Option("--hotspots-for", help="A crime type to map as its own hot-spot layer (repeatable), e.g. 'Burglary'."),
+    ] = None,
 ) -> None:
     """Strategic needs assessment: harm, trends and emerging issues, hot spots, vulnerability, priorities.
 
@@ -44,6 +48,8 @@ def assess(
     period held, a single month included, and says what one month cannot show.
 
     Example: `thrv assess --from 2024-01 --to 2025-12 --area "Cambridgeshire Constabulary" --out assessment/`
+
+    Hot spots of one crime type: `thrv assess --from 2025-01 --to 2025-12 --hotspots-for Burglary --out assessment/`
     """
     from dataclasses import replace
 
@@ -59,7 +65,7 @@ def assess(
     first = optional_month(from_month, "--from")
     last = optional_month(to_month, "--to")
     formats = format_list(fmt)
-    config = AssessConfig(h3_resolution=h3_resolution)
+    config = AssessConfig(h3_resolution=h3_resolution, hotspot_crime_types=tuple(hotspots_for or ()))
     if priorities:
         config = replace(config, priorities_file=priorities)
     progress, task = progress_steps("assess", 2)

@@ -54,6 +54,13 @@ def pack(
     ] = False,
     spc_run: Annotated[int, typer.Option(help="SPC: points in a run or trend that signal special cause (6, 7 or 8).")] = 7,
     spc_rebase: Annotated[str | None, typer.Option(help="SPC: recompute limits from this month, YYYY-MM.")] = None,
+    spc_screen_outliers: Annotated[
+        bool,
+        typer.Option(
+            "--spc-screen-outliers/--spc-no-screen-outliers",
+            help="SPC: leave moving ranges of 3.267 x their mean or more out of the limits (as NHSRplotthedots).",
+        ),
+    ] = True,
     plain_poisson: Annotated[
         bool, typer.Option(help="Count tests without the over-dispersion adjustment (plain exact Poisson).")
     ] = False,
@@ -89,6 +96,7 @@ def pack(
             spc_shift_length=spc_run,
             spc_trend_length=spc_run,
             spc_rebase=parse_month(spc_rebase) if spc_rebase else None,
+            spc_screen_outliers=spc_screen_outliers,
             dispersion=not plain_poisson,
             fdr=fdr,
         )

@@ -70,6 +70,9 @@ class CompareOptions:
     spc_trend_length: int = 7
     #: SPC rebase: limits are computed from this month on (e.g. after a recording change)
     spc_rebase: dt.date | None = None
+    #: SPC limits from moving ranges screened for outliers (those above 3.267 x the mean
+    #: moving range are left out, as NHSRplotthedots does by default)
+    spc_screen_outliers: bool = True
     #: count tests allow for over-dispersion (quasi-Poisson, φ from each series' history);
     #: False gives the plain Poisson tests everywhere
     dispersion: bool = True

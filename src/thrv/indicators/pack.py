@@ -264,7 +264,8 @@ def _spc(
     missing month is skipped, as NHSRplotthedots would chart the rows it is given, so one
     gap does not cut the history); no verdict where the pack month itself has no data.
     All series are judged at once by :func:`thrv.stats.xmr_latest_many` (NHSRplotthedots'
-    rules and precedence, moving ranges screened for outliers).
+    rules and precedence, moving ranges screened for outliers unless the options say not).
+    Immature months of outcome rates are left out, so their latest point has no verdict.
     """
     n = len(matrix.keys)
     end = matrix.col(month)
@@ -287,11 +288,15 @@ def _spc(
     wanted = matrix.keys["level"].isin(levels).to_numpy() & matrix.keys["indicator"].map(
         lambda i: indicators[i].measure != "p90"
     ).to_numpy()
+    if matrix.immature is not None:
+        # an immature month's outcome rate still moves as investigations close, so it is not
+        # charted: a falling "no suspect identified" share in the newest months is not a signal
+        values[matrix.immature[:, start : end + 1]] = np.nan
     values[~wanted | ~np.isfinite(values[:, -1])] = np.nan
     directions = [indicators[i].direction for i in matrix.keys["indicator"]]
     latest = xmr_latest_many(
         values, directions, shift_length=options.spc_shift_length, trend_length=options.spc_trend_length,
-        screen_outliers=bool(getattr(options, "spc_screen_outliers", True)),
+        screen_outliers=options.spc_screen_outliers,
     )
     rules = np.full(n, "", dtype=object)
     # every rule that caught the point, the one that names it (by precedence) first
