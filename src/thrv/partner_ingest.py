@@ -13,6 +13,7 @@ other file is read through the section of the partner mapping that describes it
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable
@@ -21,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from thrv.ingest import FileOutcome, IngestReport
+from thrv.ingest import FileOutcome, IngestInterrupted, IngestReport, Progress
 from thrv.linkage import normalise
 from thrv.linkage.keys import Keys, KeysError, load_keys, partner_slug
 from thrv.sources.csvtext import FileRefused
-from thrv.sources.files import SourceError, decompress, discover
+from thrv.sources.files import Limits, SourceError, SourceFile, discover, load
 from thrv.sources.partner_mapping import IncidentsSection, PartnerMapping
 from thrv.sources.partner_measures import read_incidents, read_measures
 from thrv.sources.partner_people import PERSON_COLUMNS, PeopleRead, read_people
@@ -52,8 +53,15 @@ def is_person_file(data: bytes) -> bool:
 
 def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vault_path: str | Path | None = None,
                    mapping: Any = None, reload: bool = False, on_file: Callable[..., None] | None = None,
-                   keys: Keys | None = None) -> IngestReport:
-    """Load one partner's files; see the module docstring."""
+                   keys: Keys | None = None, limits: Limits | None = None, today: dt.date | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> IngestReport:
+    """Load one partner's files; see the module docstring.
+
+    The guarantees of :func:`thrv.ingest.ingest` hold here too: a file that cannot be read
+    is refused with one line (and logged) while the rest load, rows read = stored +
+    quarantined for every file, and Ctrl-C raises :class:`IngestInterrupted` with the
+    files finished so far.
+    """
     try:
         partner_slug(partner)  # a name keys can be made for
         slug = partner.strip()
@@ -62,30 +70,57 @@ def ingest_partner(store: Store, paths: Iterable[str | Path], partner: str, vaul
     if mapping is not None and not isinstance(mapping, PartnerMapping):
         raise SourceError("--mapping with --partner must be a partner mapping ([[measures]] / [[incidents]])")
     sources = discover(paths)
-    report = IngestReport()
+    report = IngestReport(total_files=len(sources))
+    bytes_total, bytes_done = sum(s.size for s in sources), 0
     clock_all = time.perf_counter()
     vault: Vault | None = None
+    before = store.last_ingest_id()
+    current: tuple[SourceFile, str] | None = None
     try:
         for index, source in enumerate(sources):
             if on_file:
                 on_file(source, index, len(sources))
             started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+            data = b""
             try:
-                data = decompress(source.name, source.read_bytes())
+                data = load(source, limits)
+                current = (source, _sha(data))
                 if is_person_file(data):
                     if vault is None:
                         keys = keys or load_keys(store.path, create=True)
                         vault = Vault(Path(vault_path) if vault_path else vault_path_for(store.path), keys)
-                    outcome = _people_file(store, vault, slug, read_people(source.name, data), vault.keys,
-                                           started, clock, reload)
+                    with store.writing(source.name):
+                        outcome = _people_file(store, vault, slug, read_people(source.name, data), vault.keys,
+                                               started, clock, reload)
                 else:
-                    outcome = _area_file(store, source.name, source.basename, data, slug, mapping, reload,
-                                         started, clock)
-            except (FileRefused, SourceError, OSError) as exc:
-                outcome = FileOutcome(source.name, "refused", message=str(exc))
+                    with store.writing(source.name):
+                        outcome = _area_file(store, source.name, source.basename, data, slug, mapping, reload,
+                                             started, clock, today)
+            except (FileRefused, SourceError, OSError, csv.Error, ValueError) as exc:
+                message = " ".join(str(exc).split()) or f"{source.name}: cannot be read"
+                if not message.startswith(source.name):
+                    message = f"{source.name}: {message}"
+                store.log_refusal(source.name, _sha(data), len(data), message, started, clock)
+                outcome = FileOutcome(source.name, "refused", message=message, seconds=time.perf_counter() - clock)
+            outcome.size = source.size
             report.files.append(outcome)
+            current = None
+            bytes_done += source.size
+            if on_progress:
+                on_progress(Progress(index + 1, len(sources), bytes_done, bytes_total, report.total("rows_read"),
+                                     source.basename))
     except (KeysError, VaultError) as exc:
         raise SourceError(str(exc)) from exc
+    except KeyboardInterrupt as exc:
+        # a file whose last transaction committed just before Ctrl-C is stored: say so
+        entry = store.stored_since(current[1], before) if current is not None else None
+        if current is not None and entry is not None:
+            report.files.append(FileOutcome(
+                current[0].name, "stored", kind=str(entry["kind"] or ""), rows_read=int(entry["rows_read"]),
+                rows_stored=int(entry["rows_stored"]), rows_quarantined=int(entry["rows_quarantined"]),
+                rows_replaced=int(entry["rows_replaced"]), size=current[0].size))
+        report.seconds = time.perf_counter() - clock_all
+        raise IngestInterrupted(report) from exc
     finally:
         if vault is not None:
             vault.close()
@@ -123,7 +158,7 @@ def _people_file(store: Store, vault: Vault, partner: str, read: PeopleRead, key
 
 
 def _area_file(store: Store, name: str, basename: str, data: bytes, partner: str, mapping: PartnerMapping | None,
-               reload: bool, started: dt.datetime, clock: float) -> FileOutcome:
+               reload: bool, started: dt.datetime, clock: float, today: dt.date | None = None) -> FileOutcome:
     from thrv.sources.partner_measures import content_header
 
     if mapping is None:
@@ -136,9 +171,9 @@ def _area_file(store: Store, name: str, basename: str, data: bytes, partner: str
     if previous:
         return FileOutcome(name, "skipped", message=f"already ingested as {previous['file']}")
     if isinstance(section, IncidentsSection):
-        read = read_incidents(name, data, partner, section)
+        read = read_incidents(name, data, partner, section, today=today)
     else:
-        read = read_measures(name, data, partner, section)
+        read = read_measures(name, data, partner, section, today=today)
     _, replaced = partner_tables.write_partner_file(store, read, started, clock)
     notes = list(read.notes)
     if read.kind == "measures":

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thrv.ingest import ingest
+from thrv.ingest import ingest, read_data
 from thrv.sources.csvtext import FileRefused
 from thrv.sources.files import SourceFile
 from thrv.sources.measures import MEASURES, force_of_area, parse_period
-from thrv.sources.reader import read_data
 from thrv.store.database import Store
 
 HEADER = "measure,area,period,value,numerator,denominator,n,comparator,comparator_value,unit,direction\n"
@@ -114,7 +113,7 @@ def test_one_transaction_per_file(store: Store, tmp_path: Path, monkeypatch: pyt
     def fail(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(Store, "_insert_quarantine", fail)
+    monkeypatch.setattr("thrv.store.writer._insert_quarantine", fail)
     with pytest.raises(OSError, match="disk full"):
         ingest(store, [path])
     assert store.count("measures") == 0

@@ -16,7 +16,7 @@ import pandas as pd
 
 from thrv import __version__
 from thrv.assess import concentration as conc
-from thrv.assess import hotspots, priorities, query, trends
+from thrv.assess import hidden, hotspots, nearrepeat, priorities, query, scorecard, similar, trends
 from thrv.assess.config import AssessConfig
 from thrv.assess.gaps import cannot_compute, caveats
 from thrv.assess.harm import (
@@ -156,6 +156,11 @@ def build_assessment(store: Any, first: dt.date, last: dt.date, area: str | None
         "vulnerability": vuln,
     }
     model["same_places"] = same_places(con, scope, lsoas, period, schemes[0].key)  # partner data (thrv.assess.places)
+    # near repeats, similar areas, hidden harm and the scorecard of earlier calls (each its own module)
+    model["near_repeat"] = nearrepeat.section(con, scope, first, last, config.near_repeat_file)
+    model["similar"] = similar.section(con, scope, period, config.similar_file)
+    model["hidden_harm"] = hidden.indicators(con, scope, period, model, config.confidence)
+    model["scorecard"] = scorecard.build(con, scope, first, last, schemes, matrix, config, model)
     model["cannot_compute"] = cannot_compute(model, period, config)
     model["data_gaps"] = caveats(model, scope, schemes)
     model["summary"] = summary(model, config)

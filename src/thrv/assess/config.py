@@ -41,6 +41,10 @@ class AssessConfig:
     ``sensitivity``: the relative change applied to each priority weight (0.2 = ±20%).
     ``gi_permutations`` / ``gi_seed``: conditional permutations behind each hot-spot
     p-value (the smallest two-sided p is 2/(P + 1)) and their seed (same seed, same map).
+    ``near_repeat_file`` / ``similar_file``: near-repeat bands and similar-area groups
+    (None: the shipped ``near_repeat.toml`` and ``similar.toml``).
+    ``scorecard_months`` / ``scorecard_min_months``: earlier calls are made every so many
+    months back and scored on the months after; a call needs this much history.
     ``hotspot_crime_types``: crime types asked for by name, each mapped as its own layer.
     """
 
@@ -63,6 +67,10 @@ class AssessConfig:
     table_rows: int = 25
     gi_permutations: int = 9999
     gi_seed: int = 0
+    near_repeat_file: Path | None = None
+    similar_file: Path | None = None
+    scorecard_months: int = 6
+    scorecard_min_months: int = 6
     #: crime types that get a hot-spot layer of their own (police.uk names, e.g. "Burglary"),
     #: mapped before the priority layers
     hotspot_crime_types: tuple[str, ...] = ()
@@ -76,5 +84,7 @@ class AssessConfig:
                 raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
         if self.recent_months < 1 or self.signal_months < 1:
             raise ValueError("recent_months and signal_months must be at least 1")
+        if self.scorecard_months < 1 or self.scorecard_min_months < 1:
+            raise ValueError("scorecard_months and scorecard_min_months must be at least 1")
         if not self.harm_schemes:
             raise ValueError("at least one harm scheme is needed")

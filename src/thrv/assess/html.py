@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from thrv.assess import charts
+from thrv.assess import charts, extras
 from thrv.assess.text import num, p_text, pct, spc_rules_text
 from thrv.report.charts import trend_chart
 from thrv.report.html import TEMPLATES, environment
@@ -113,5 +113,6 @@ def render_html(model: dict[str, Any]) -> str:
         "top_lsoas": sorted(model["places"]["rates"]["lsoa"], key=lambda r: -(r["crimes"] or 0))[:20],
         "persistent": [r for r in model["places"]["persistent"]["lsoas"] if r["persistent"]][:30],
         "sensitive_runs": [r for r in model["sensitivity"]["runs"] if r["moves"]],
+        **extras.context(model),
     }
     return env.get_template("assessment.html.j2").render(**context)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from thrv.assess import extras
 from thrv.report.files import FORMATS  # one definition for every report
 
 
@@ -95,6 +96,7 @@ def tables(model: dict[str, Any]) -> dict[str, pd.DataFrame]:
             + [{"kind": "caveat", "topic": c["topic"], "text": c["text"]} for c in model["data_gaps"]]
         ),
     }
+    out.update(extras.tables(model))  # near repeats, similar areas, hidden harm, scorecard
     vuln = model["vulnerability"]
     if vuln.get("available"):
         out["vulnerability_flags"] = pd.DataFrame([{k: v for k, v in f.items() if k != "monthly"} for f in vuln["flags"]])

@@ -560,6 +560,8 @@ def _public_pack_model(release: Release, month: str) -> dict[str, Any]:
                       inputs=release.inputs, publish=published)
     pack = replace(pack, peers=_shown_peers(pack.peers, published, when))
     model = pack_model(pack)
+    # similar-area rates pool districts and forces outside the tables decided here: not published
+    model.pop("similar", None)
     _mask(model, published, release.rule, when, release.options)
     _q_values(model["rows"], release.options)
     return model

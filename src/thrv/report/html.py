@@ -19,6 +19,7 @@ import jinja2
 from thrv.report.charts import funnel_chart, to_svg, trend_chart
 from thrv.report.glance import SIGNIFICANT, missing, n_text, number, rank_text, sections, spc_words
 from thrv.report.narrative import MONTHS, format_p, month_name
+from thrv.report.similar import similar_context
 
 TEMPLATES = resources.files("thrv.report") / "templates"
 TEST_NAMES = {
@@ -288,6 +289,7 @@ def render_pack_html(
         area_columns=area_columns,
         charts=chart_svgs,
         funnels=funnel_svgs,
+        **similar_context(model, cache, charts),
         css=css,
         public=public,
         intervals=intervals,

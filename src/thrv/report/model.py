@@ -103,7 +103,7 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
     The forces' rolling 12-month rates against their residents, with the 95% and 99.8%
     limits around the pooled rate (:mod:`thrv.stats.funnel`) on a grid of populations.
     """
-    from thrv.stats.funnel import funnel, funnel_limits
+    from thrv.stats.funnel import funnel_plot
 
     peers = pack.peers
     out: list[dict[str, Any]] = []
@@ -114,10 +114,8 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
         g = g[g["population"] > 0]
         if len(g) < 3:
             continue
-        f = funnel(g["rolling_12m"].tolist(), g["population"].tolist())
-        lo, hi = float(g["population"].min()) * 0.8, float(g["population"].max()) * 1.1
-        grid = np.geomspace(max(lo, 1.0), hi, points)
-        limits = funnel_limits(f, grid)
+        plot = funnel_plot(g["rolling_12m"].tolist(), g["population"].tolist(), points)
+        f = plot.fit
         ind = pack.indicators.get(str(ind_id))
         out.append({
             "indicator": str(ind_id),
@@ -130,7 +128,7 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
                     g["rolling_12m"].to_numpy(float), f.z, strict=True,
                 )
             ],
-            "limits": _records(pd.DataFrame({"population": grid, **limits})),
+            "limits": plot.limits,
         })
     return out
 
@@ -163,4 +161,11 @@ def pack_model(pack: Pack) -> dict[str, Any]:
         "rows": _records(rows),
         "series": series,
         "funnels": funnels(pack),
+        "similar": _similar(pack),  # each force and district against its most similar areas (thrv.assess.similar)
     }
+
+
+def _similar(pack: Pack) -> dict[str, Any]:
+    from thrv.assess.similar import pack_section
+
+    return pack_section(pack.table, {i.id: i.title for i in pack.indicators.values()})

@@ -224,6 +224,7 @@ def public_model(model: dict[str, Any], rule: Any = None) -> dict[str, Any]:
     # monthly series are published for the force only: below it they would tie every
     # month of every district into one large system of small numbers
     out["series"] = {k: v for k, v in out.get("series", {}).items() if k.split("|")[1] == "force"}
+    out.pop("similar", None)  # similar-area rates are outside the suppression checks, so not published
     cells, relations = collect_cells(out)
     primary = {c for c, v in cells.items() if rule.is_small(v)}
     hidden = secondary_suppression(cells, relations, primary)

@@ -37,9 +37,10 @@ from thrv.sources.extracts import (
 )
 from thrv.sources.kinds import Kind, normalise_heading
 from thrv.sources.mapping import normalise_value
-from thrv.sources.validate import LOCAL_TIMEZONE, _message, _Reasons
+from thrv.sources.validate import LOCAL_TIMEZONE, Reasons
+from thrv.sources.validate import message as _message
 
-Check = Callable[[dict[str, pa.Array], _Reasons], None]
+Check = Callable[[dict[str, pa.Array], Reasons], None]
 
 #: a call answered more than a day after it was offered is a clock or keying error
 MAX_ANSWER_SECONDS = 24 * 3600
@@ -130,7 +131,7 @@ def _seconds(later: pa.Array, earlier: pa.Array) -> pa.Array:
     return pc.subtract(later, earlier).cast(pa.int64()).cast(pa.float64())
 
 
-def _add(reasons: _Reasons, failed: pa.Array, message: str | Callable[[], pa.Array]) -> None:
+def _add(reasons: Reasons, failed: pa.Array, message: str | Callable[[], pa.Array]) -> None:
     """Record a reason for failing rows; the per-row message is only built when a row fails."""
     failed = pc.fill_null(failed, False)
     if pc.any(failed).as_py():
@@ -188,7 +189,7 @@ def _force_rule(ctx: RuleContext) -> Check:
         found = reference.force_by_name(name)
         return found.name if found else name
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         force = _map_distinct(cols["force"], canonical)
         if default is not None:
             force = _fill(force, default)
@@ -214,7 +215,7 @@ def _main_time_parts(kind: Kind, cols: dict[str, pa.Array]) -> tuple[pa.Array, p
 def _district_rule(ctx: RuleContext, given: str) -> Check:
     """District from the LSOA (preferred: exact) or from the district/area named in the file."""
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         by_lsoa, by_district = _districts()
         lsoa = cols["lsoa_code"]
         from_lsoa = _map_distinct(lsoa, lambda v: "|".join(by_lsoa.get(v.strip().upper(), ("", ""))))
@@ -248,7 +249,7 @@ def _id_rule(ctx: RuleContext) -> Check:
     id_column = kind.id_column
     assert id_column
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         ids = cols[id_column]
         usable = pc.and_(pc.is_valid(ids), pc.is_null(reasons.values))
         if len(pc.unique(ids.filter(usable))) == pc.sum(pc.cast(usable, pa.int64())).as_py():
@@ -281,7 +282,7 @@ def _id_rule(ctx: RuleContext) -> Check:
 def _calls_rule(ctx: RuleContext) -> Check:
     lines = _alias_lookup(vocabulary().lines)
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         raw = cols["line"]
         line = _map_distinct(raw, lambda v: lines.get(normalise_value(v)))
         _add(reasons,
@@ -320,7 +321,7 @@ def _incidents_rule(ctx: RuleContext) -> Check:
     def canonical_category(value: str) -> str:
         return cats.get(normalise_value(value), value.strip())
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         raw = cols["grade"]
         grade = _map_distinct(raw, lambda v: grades.get(normalise_value(v)))
         _add(reasons,
@@ -371,7 +372,7 @@ def _crimes_rule(ctx: RuleContext) -> Check:
         words = normalise_value(value)
         return next((group for word, group in _OUTCOME_WORDS if word in words), "unrecognised")
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         code = _map_distinct(cols["offence_code"], normalise_offence_code)
         cols["offence_code"] = code
         cols["crime_type"] = _map_distinct(code, lambda v: offences.get(v, (None, None))[0])
@@ -445,7 +446,7 @@ def _survey_rule(ctx: RuleContext) -> Check:
         return (f"answer {answer!r} is not on a recognised scale (e.g. 'very satisfied', 'good', 'tend to agree'); "
                 "map it with [survey_responses.values.answer]")
 
-    def check(cols: dict[str, pa.Array], reasons: _Reasons) -> None:
+    def check(cols: dict[str, pa.Array], reasons: Reasons) -> None:
         raw = cols["survey"]
         survey = _map_distinct(raw, lambda v: surveys.get(normalise_value(v)))
         _add(reasons,

@@ -16,11 +16,10 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
-from thrv.sources.csvtext import FileRefused
+from thrv.sources.csvtext import FileRefused, row_records
 from thrv.sources.partner_areas import Place, resolve
 from thrv.sources.partner_mapping import IncidentsSection, MeasuresSection, required_headings
 from thrv.sources.partner_people import BadPerson as BadLine
@@ -64,18 +63,26 @@ def _text(data: bytes, notes: list[str]) -> str:
         return data.decode("latin-1")
 
 
-def _records(name: str, text: str, section: MeasuresSection | IncidentsSection) -> tuple[list[str], Any]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise FileRefused(f"{name}: empty file, no header") from exc
-    lower = [h.lower() for h in header]
+def _records(name: str, text: str, section: MeasuresSection | IncidentsSection
+             ) -> tuple[list[str], list[tuple[int, str, list[str]]], list[BadLine]]:
+    """Header (lower case), records (line, raw, fields) and lines already bad (wrong fields)."""
+    if not text.strip():
+        raise FileRefused(f"{name}: empty file, no header")
+    header, rows, bad = row_records(name, text.encode("utf-8"))
+    lower = [h.strip().lower() for h in header]
     missing = [h for h in required_headings(section) if h.strip().lower() not in lower]
     if missing:
         raise FileRefused(f"{name}: the mapping's section {section.dataset!r} needs column(s) "
                           + ", ".join(repr(m) for m in missing) + " that the file lacks")
-    return lower, reader
+    return lower, rows, [BadLine(b.line, b.raw, b.reason) for b in bad]
+
+
+def _future(start: dt.date, today: dt.date | None) -> str | None:
+    """Why a period or date is refused as not yet come (after the current month), if it is."""
+    now = today or dt.date.today()
+    if (start.year, start.month) > (now.year, now.month):
+        return f"{start.isoformat()} is after the current month ({now:%Y-%m}): a date in the future"
+    return None
 
 
 def number(text: str) -> float | str | None:
@@ -90,11 +97,11 @@ def number(text: str) -> float | str | None:
     return f"{text.strip()!r} is not a number"
 
 
-def read_measures(name: str, data: bytes, partner: str, section: MeasuresSection) -> PartnerRead:
+def read_measures(name: str, data: bytes, partner: str, section: MeasuresSection,
+                  today: dt.date | None = None) -> PartnerRead:
     notes: list[str] = []
     text = _text(data, notes)
-    header, reader = _records(name, text, section)
-    raw_lines = text.splitlines()
+    header, records, bad = _records(name, text, section)
     col = {h: i for i, h in enumerate(header)}
 
     def at(fields: list[str], heading: str | None) -> str:
@@ -102,13 +109,8 @@ def read_measures(name: str, data: bytes, partner: str, section: MeasuresSection
 
     totals = {t.strip().lower() for t in section.totals}
     out: dict[str, list[object]] = {c: [] for c in MEASURE_COLUMNS}
-    bad: list[BadLine] = []
     stored = missing_values = 0
-    for fields in reader:
-        line = reader.line_num
-        if not fields:
-            continue
-        raw = raw_lines[line - 1] if line <= len(raw_lines) else ",".join(fields)
+    for line, raw, fields in records:
         if len(fields) != len(header):
             bad.append(BadLine(line, raw, f"expected {len(header)} fields, found {len(fields)}"))
             continue
@@ -123,6 +125,10 @@ def read_measures(name: str, data: bytes, partner: str, section: MeasuresSection
         period = parse_period(section.period_value or at(fields, section.period), section.period_type)
         if isinstance(period, str):
             bad.append(BadLine(line, raw, period))
+            continue
+        future = _future(period[1], today)
+        if future:
+            bad.append(BadLine(line, raw, future))
             continue
         parsed: list[tuple[str, str, float | None]] = []
         reason = ""
@@ -147,6 +153,7 @@ def read_measures(name: str, data: bytes, partner: str, section: MeasuresSection
     if missing_values:
         notes.append(f"{missing_values} value(s) published as not available, stored as missing")
     table = pd.DataFrame(out)
+    bad.sort(key=lambda b: b.line)
     return PartnerRead(name, hashlib.sha256(data).hexdigest(), len(data), "measures", section.dataset,
                        table, bad, stored, notes)
 
@@ -169,24 +176,19 @@ def _date(text: str, fmt: str | None) -> dt.date | str:
         return f"{value!r} is not a date" + (f" in the form {fmt}" if fmt else " (YYYY-MM-DD)")
 
 
-def read_incidents(name: str, data: bytes, partner: str, section: IncidentsSection) -> PartnerRead:
+def read_incidents(name: str, data: bytes, partner: str, section: IncidentsSection,
+                   today: dt.date | None = None) -> PartnerRead:
     notes: list[str] = []
     text = _text(data, notes)
-    header, reader = _records(name, text, section)
-    raw_lines = text.splitlines()
+    header, records, bad = _records(name, text, section)
     col = {h: i for i, h in enumerate(header)}
 
     def at(fields: list[str], heading: str | None) -> str | None:
         return fields[col[heading.strip().lower()]].strip() or None if heading else None
 
     out: dict[str, list[object]] = {c: [] for c in INCIDENT_COLUMNS}
-    bad: list[BadLine] = []
     seen: dict[str, int] = {}
-    for fields in reader:
-        line = reader.line_num
-        if not fields:
-            continue
-        raw = raw_lines[line - 1] if line <= len(raw_lines) else ",".join(fields)
+    for line, raw, fields in records:
         if len(fields) != len(header):
             bad.append(BadLine(line, raw, f"expected {len(header)} fields, found {len(fields)}"))
             continue
@@ -201,6 +203,10 @@ def read_incidents(name: str, data: bytes, partner: str, section: IncidentsSecti
         if isinstance(when, str):
             bad.append(BadLine(line, raw, f"{section.date}: {when}"))
             continue
+        future = _future(when, today)
+        if future:
+            bad.append(BadLine(line, raw, f"{section.date}: {future}"))
+            continue
         place = resolve(at(fields, section.area) or "", section.level)
         if isinstance(place, str):
             bad.append(BadLine(line, raw, place))
@@ -212,6 +218,7 @@ def read_incidents(name: str, data: bytes, partner: str, section: IncidentsSecti
         for c, v in zip(INCIDENT_COLUMNS, row, strict=True):
             out[c].append(v)
     table = pd.DataFrame(out)
+    bad.sort(key=lambda b: b.line)
     return PartnerRead(name, hashlib.sha256(data).hexdigest(), len(data), "incidents", section.dataset,
                        table, bad, len(table), notes)
 

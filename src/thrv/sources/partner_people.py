@@ -10,12 +10,10 @@ only when it cannot be a record at all: the wrong number of fields, no ``record_
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 
-from thrv.sources.csvtext import FileRefused
+from thrv.sources.csvtext import FileRefused, row_records
 
 PERSON_COLUMNS = ("record_id", "forename", "surname", "date_of_birth", "postcode", "address")
 OPTIONAL_COLUMNS = ("identifier", "sex")
@@ -73,22 +71,16 @@ def read_people(name: str, data: bytes) -> PeopleRead:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
         notes.append("not UTF-8: read as Windows-1252")
-    lines_text = text.splitlines()
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise FileRefused(f"{name}: empty file, no header") from exc
+    if not text.strip():
+        raise FileRefused(f"{name}: empty file, no header")
+    # the shared record rules: a stray quote cannot swallow the rows after it
+    header, records, wrong = row_records(name, text.encode("utf-8"))
     columns = check_header(name, header)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
-    bad: list[BadPerson] = []
+    bad: list[BadPerson] = [BadPerson(b.line, b.raw, b.reason) for b in wrong]
     first_line: dict[str, int] = {}
-    for fields in reader:
-        line = reader.line_num
-        raw = lines_text[line - 1] if 0 < line <= len(lines_text) else ",".join(fields)
-        if not fields:
-            continue  # a blank line is not a row
+    for line, raw, fields in records:
         if len(fields) != len(columns):
             bad.append(BadPerson(line, raw, f"expected {len(columns)} fields, found {len(fields)}"))
             continue
@@ -103,4 +95,5 @@ def read_people(name: str, data: bytes) -> PeopleRead:
         first_line[rid] = line
         rows.append(row)
         lines.append(line)
+    bad.sort(key=lambda b: b.line)
     return PeopleRead(name, sha, len(data), columns, rows, lines, bad, notes)

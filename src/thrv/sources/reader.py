@@ -1,25 +1,40 @@
-"""Read one input file into canonical rows and quarantined rows, or refuse it whole.
+"""Understand one input file: its kind, its columns, and how its rows are to be read.
 
-This is the single entry point the ingest loop calls for every file, whatever its kind:
-it decides the kind (from the data.police.uk file name, else from the header), parses,
-types and checks the rows, and says which (force, month) units the file covers, because
-a file that covers a unit already in the store replaces it (docs/ingest.md).
+This is the single entry point the ingest loop calls for every file, whatever its kind: it
+decides the kind (from the data.police.uk file name, else from the header), checks what the
+file name says (a month that exists and is not in the future), finds each canonical column
+in the header, and decides how the rows will be parsed:
+
+- **by the engine** (the store's DuckDB CSV reader, then checks as SQL) when the file is
+  well formed: every line one record (:func:`thrv.sources.csvtext.scan_lines`), no rules of
+  the kind's own, no value mapping. This is the fast path and the usual one;
+- **by the careful reader** (:func:`thrv.sources.csvtext.read_records`) otherwise: values
+  spanning lines, stray quotes, bare carriage returns, lines that are not UTF-8, force
+  extracts (their rules run on Arrow arrays) and files with a value mapping. The plan says
+  why, and the ingest report shows it.
+
+Either way the store checks and writes the rows in one transaction (:mod:`thrv.store.writer`)
+and every row is stored or quarantined with its line, raw text and reason.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from thrv import reference
-from thrv.sources import extract_rules, measures
-from thrv.sources.csvtext import BadRow, CsvRecords, FileRefused, read_records
-from thrv.sources.files import SourceFile, decompress
+from thrv.sources.csvtext import (
+    CsvRecords,
+    FileRefused,
+    LineScan,
+    parse_header,
+    read_records,
+    scan_lines,
+)
+from thrv.sources.files import SourceFile
 from thrv.sources.kinds import (
     STOP_SEARCH,
     Kind,
@@ -28,46 +43,89 @@ from thrv.sources.kinds import (
     normalise_heading,
 )
 from thrv.sources.mapping import KindMapping, describe_missing, parse_mapping, rename_header
-from thrv.sources.registry import all_kinds
-from thrv.sources.validate import LOCAL_TIMEZONE, validate
+from thrv.sources.registry import Check, all_kinds, rules_for
+from thrv.sources.validate import FIRST_YEAR
 
 
 @dataclass
-class FileRead:
-    """Everything read from one file, ready for the store to write in one transaction."""
+class FilePlan:
+    """One file understood and ready for the store to parse, check and write in one transaction.
+
+    Exactly one of ``scan`` (the engine parses ``csv_path``) and ``records`` (text already
+    parsed by the careful reader) is set.
+    """
 
     name: str
     sha256: str
     size: int
     kind: Kind
-    table: pa.Table
-    bad: list[BadRow]
-    rows_read: int
+    #: canonical column name -> its field's position in the file (columns not in the file absent)
+    positions: dict[str, int]
+    #: values for columns the file does not carry (e.g. the force of a stop and search file)
+    constants: dict[str, object]
+    #: YYYY-MM the file name gives (a stop and search file's rows count in this month)
+    file_month: str | None
+    today: dt.date
+    data: bytes
     notes: list[str] = field(default_factory=list)
+    scan: LineScan | None = None
+    records: CsvRecords | None = None
+    #: checks of the kind's own, run on the typed columns
+    checks: list[Check] = field(default_factory=list)
+    #: rows may be for months after the current one (the kind's rules say so)
+    future_months: bool = False
+    #: why the careful reader reads this file ("" when the engine does)
+    careful: str = ""
+    #: where the engine reads the CSV from (the ingest loop writes ``scan.data`` there)
+    csv_path: str | None = None
 
     @property
-    def rows_stored(self) -> int:
-        return self.table.num_rows
+    def width(self) -> int:
+        return len(self.scan.header if self.scan is not None else self.records.header if self.records else [])
 
-    def units(self) -> list[tuple[str, str]]:
-        """(force, YYYY-MM) pairs this file covers: the unit a newer version replaces."""
-        if self.table.num_rows == 0:
-            return []
-        pairs = self.table.select(["force", "month"]).group_by(["force", "month"]).aggregate([])
-        return sorted(
-            (str(f), m.strftime("%Y-%m"))
-            for f, m in zip(pairs["force"].to_pylist(), pairs["month"].to_pylist(), strict=True)
-        )
+    def read_carefully(self, why: str) -> FilePlan:
+        """The same file for the careful reader, e.g. when the engine's parse disagrees."""
+        records = read_records(self.name, self.data)
+        return replace(self, scan=None, records=records, csv_path=None, careful=records.careful or why)
+
+    def fallback(self, why: str) -> FilePlan:
+        """How to read a file the engine's parse disagreed on: with the careful reader."""
+        return self.read_carefully(why)
+
+
+#: why a file goes to the careful reader by design (not because of its content)
+BY_RULES = "the kind has rules of its own"
+BY_MAPPING = "a value mapping applies"
 
 
 def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _stop_search_constants(
-    name: str, meta: dict[str, str], force_name: str | None
-) -> dict[str, object]:
-    constants: dict[str, object] = {}
+def current_month(today: dt.date) -> dt.date:
+    return today.replace(day=1)
+
+
+def _check_file_month(name: str, meta: dict[str, str], today: dt.date) -> str | None:
+    """The month a data.police.uk file name gives, refused if it is not a month or is to come."""
+    text = meta.get("month")
+    if not text:
+        return None
+    year, month = int(text[:4]), int(text[5:7])
+    if not (1 <= month <= 12) or year < FIRST_YEAR:
+        raise FileRefused(
+            f"{name}: the file name gives month {text}, which is not a month "
+            f"(expected YYYY-MM from {FIRST_YEAR}); rename the file with its real month"
+        )
+    if dt.date(year, month, 1) > current_month(today):
+        raise FileRefused(
+            f"{name}: the file name gives month {text}, which is after the current month "
+            f"({today:%Y-%m}); rename the file with its real month"
+        )
+    return text
+
+
+def _stop_search_constants(name: str, meta: dict[str, str], force_name: str | None) -> dict[str, object]:
     if force_name is None:
         slug = meta.get("force")
         force = reference.force_by_slug(slug) if slug else None
@@ -78,23 +136,7 @@ def _stop_search_constants(
                 "name it YYYY-MM-<force>-stop-and-search.csv or pass --force"
             )
         force_name = force.name
-    constants["force"] = force_name
-    return constants
-
-
-def read_file(
-    source: SourceFile,
-    kinds: tuple[Kind, ...] | None = None,
-    force_name: str | None = None,
-    mapping: Mapping[str, Any] | None = None,
-) -> FileRead:
-    """Read, type and check one file. Raises FileRefused when nothing in it can be stored.
-
-    ``mapping`` (from :func:`thrv.sources.mapping.load_mapping`) renames a force's own
-    headings and codes to thrv's before the kind of the file is decided.
-    """
-    data = decompress(source.name, source.read_bytes())
-    return read_data(source, data, kinds, force_name, mapping)
+    return {"force": force_name}
 
 
 def _as_mapping(mapping: Mapping[str, Any] | None, kinds: tuple[Kind, ...]) -> dict[str, KindMapping]:
@@ -112,14 +154,13 @@ def _headings_present(kind: Kind, header: list[str]) -> int:
 
 
 def _detect_kind(
-    source: SourceFile, records: CsvRecords, kinds: tuple[Kind, ...], mapping: dict[str, KindMapping]
+    source: SourceFile, header: list[str], kinds: tuple[Kind, ...], mapping: dict[str, KindMapping]
 ) -> tuple[Kind, dict[str, str], list[str]]:
     """The kind of a file, what its name says (month, force) and its header in thrv's names.
 
     In order: a data.police.uk-style or extract file name; a mapping's file-name pattern; a
     header that, renamed by a mapping section, holds that kind's columns; the header as it is.
     """
-    header = records.header
     by_name = kind_from_filename(source.basename, kinds)
     if by_name is None:
         named = [k for k in kinds if k.name in mapping and mapping[k.name].matches_file(source.basename)]
@@ -150,7 +191,7 @@ def _detect_kind(
     renamed = rename_header(header, closest, in_mapping)
     missing = closest.missing_columns(renamed)
     hint = ""
-    if extract_rules.is_extract(closest):
+    if rules_for(closest) is not None:
         hint = "; a force extract with its own headings needs a column mapping (--mapping, see docs/schema.md)"
     raise FileRefused(
         f"{source.name}: columns are not a known kind of file; closest is {closest.title}, "
@@ -158,70 +199,74 @@ def _detect_kind(
     )
 
 
-def read_data(
+def _positions(kind: Kind, header: list[str]) -> dict[str, int]:
+    index = {normalise_heading(h): i for i, h in enumerate(header)}
+    return {c.name: index[normalise_heading(c.source)] for c in kind.columns if normalise_heading(c.source) in index}
+
+
+def plan_file(
     source: SourceFile,
     data: bytes,
     kinds: tuple[Kind, ...] | None = None,
     force_name: str | None = None,
     mapping: Mapping[str, Any] | None = None,
-) -> FileRead:
-    """As :func:`read_file`, for bytes already read and decompressed."""
-    kinds = kinds or all_kinds()
-    maps = _as_mapping(mapping, kinds)
-    sha = content_sha256(data)
-    records = read_records(source.name, data)
-    kind, meta, header = _detect_kind(source, records, kinds, maps)
-    records = CsvRecords(header, records.columns, records.lines, records.bad, records.raw_of)
-    if kind.name in maps:
-        records = extract_rules.apply_value_mapping(records, kind, maps[kind.name].values)
+    today: dt.date | None = None,
+    sha256: str | None = None,
+) -> FilePlan:
+    """Decide the kind of a file and how to read it. Raises FileRefused when nothing can be stored.
 
-    constants: dict[str, object] = {}
+    ``data`` is the file's CSV bytes (decompressed). ``mapping`` (from
+    :func:`thrv.sources.mapping.load_mapping`) renames a force's own headings and codes to
+    thrv's before the kind of the file is decided. ``today`` decides which months are in the
+    future (default: the real date).
+    """
+    kinds = kinds or all_kinds()
+    today = today or dt.date.today()
+    maps = _as_mapping(mapping, kinds)
+    header = parse_header(source.name, data)
+    kind, meta, header = _detect_kind(source, header, kinds, maps)
+    file_month = _check_file_month(source.name, meta, today)
+    rules = rules_for(kind)
+    values = maps[kind.name].values if kind.name in maps else {}
+
     notes: list[str] = []
+    constants: dict[str, object] = {}
     if kind is STOP_SEARCH:
         constants = _stop_search_constants(source.name, meta, force_name)
-    if extract_rules.is_extract(kind):
-        extract_rules.check_force_known(source.name, kind, header, force_name)
-        context = extract_rules.context_for(kind, records, force_name, notes)
-        records = extract_rules.prepare(records, kind)
-        validated = validate(records, kind, constants, extra_checks=extract_rules.rules_for(context))
-    elif kind is measures.MEASURES:
-        validated = validate(records, kind, constants, extra_checks=measures.rules_for(source.name, records, notes))
-    else:
-        validated = validate(records, kind, constants)
-    table = validated.table
-    if kind is STOP_SEARCH:
-        table = _with_stop_search_month(table, meta.get("month"))
-    elif force_name is not None and "force" in table.column_names and not extract_rules.is_extract(kind):
+    elif force_name is not None and rules is None and "force" in {c.name for c in kind.columns}:
         notes.append("--force is used only for files that do not say their force")
-    if validated.shared_ids:
-        notes.append(
-            f"{validated.shared_ids} row(s) share a {kind.duplicate_id} with a different row; "
-            "kept as published"
-        )
-    if kind.repeat_note and table.num_rows:
-        notes.append(kind.repeat_note)
-    return FileRead(
+    if rules is not None:
+        rules.check_file(source.name, kind, header, force_name)
+
+    plan = FilePlan(
         name=source.name,
-        sha256=sha,
+        sha256=sha256 or content_sha256(data),
         size=len(data),
         kind=kind,
-        table=table,
-        bad=validated.bad,
-        rows_read=records.rows_read,
+        positions=_positions(kind, header),
+        constants=constants,
+        file_month=file_month if kind is STOP_SEARCH else None,
+        today=today,
+        data=data,
         notes=notes,
     )
+    careful = BY_RULES if rules is not None else BY_MAPPING if values else ""
+    if not careful:
+        scan = scan_lines(source.name, data)
+        if isinstance(scan, LineScan):
+            plan.scan = scan
+            return plan
+        careful = scan
+    records = read_records(source.name, data)
+    records = replace(records, header=header)
+    if values:
+        from thrv.sources.extract_rules import apply_value_mapping
 
-
-def _with_stop_search_month(table: pa.Table, file_month: str | None) -> pa.Table:
-    """Stop and search rows count in the month of the file they were published in.
-
-    data.police.uk files them by UK local date, so a search at 23:30 UTC on 31 March is in
-    the April file; when the file name gives no month, the local date decides likewise.
-    """
-    n = table.num_rows
-    if file_month:
-        month = pa.array([f"{file_month}-01"] * n).cast(pa.date32())
-    else:
-        local = pc.local_timestamp(pc.cast(table["searched_at"], pa.timestamp("s", tz=LOCAL_TIMEZONE)))
-        month = pc.floor_temporal(local, unit="month").cast(pa.date32())
-    return table.append_column("month", month)
+        records = apply_value_mapping(records, kind, values)
+    if rules is not None:
+        plan.checks = rules.checks(kind, records, force_name, notes)
+        plan.future_months = rules.future_months
+        records = rules.prepare(records, kind)
+    plan.records = records
+    plan.careful = records.careful or careful
+    return plan

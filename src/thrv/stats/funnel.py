@@ -91,4 +91,56 @@ def funnel_limits(f: Funnel, populations: np.ndarray, levels: Sequence[float] = 
     return out
 
 
-__all__ = ["LEVELS", "Funnel", "funnel", "funnel_limits", "poisson_limit"]
+@dataclass(frozen=True)
+class FunnelPlot:
+    """A funnel plot's content: the fit, each unit's place against the limits, the contours."""
+
+    fit: Funnel
+    position: list[str]  # each unit: "above the 99.8% limit" … "within the limits" ("" if not placed)
+    limits: list[dict[str, float]]  # population, lower_95, upper_95, lower_99.8, upper_99.8 on a grid
+
+
+def position(rate: float, at: dict[str, float]) -> str:
+    """Where a rate per 1,000 falls against the 95% and 99.8% limits at its population."""
+    if not np.isfinite(rate):
+        return ""
+    if rate > at["upper_99.8"]:
+        return "above the 99.8% limit"
+    if rate > at["upper_95"]:
+        return "above the 95% limit"
+    if rate < at["lower_99.8"]:
+        return "below the 99.8% limit"
+    if rate < at["lower_95"]:
+        return "below the 95% limit"
+    return "within the limits"
+
+
+def funnel_plot(
+    counts: Sequence[float], exposures: Sequence[float], points: int = 60, years: float = 1.0
+) -> FunnelPlot:
+    """Everything a funnel plot of these units needs, from one fit.
+
+    ``exposures`` are person-years (residents × ``years``); the contours are drawn on a grid
+    from 0.8 to 1.1 times the units' exposures and labelled by residents (person-years /
+    ``years``), so the chart's x axis is the population whatever the period. The pack's
+    comparison of all forces and its comparison of an area with its similar areas both use
+    this, so the two plots follow one method.
+    """
+    o = np.asarray(counts, dtype=float)
+    e = np.asarray(exposures, dtype=float)
+    f = funnel(o.tolist(), e.tolist())
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    at = funnel_limits(f, np.where(ok, e, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(ok, o / e * 1000.0, np.nan)
+    places = [position(float(rates[i]), {k: float(v[i]) for k, v in at.items()}) if ok[i] else "" for i in range(len(o))]
+    if not ok.any():
+        return FunnelPlot(f, places, [])
+    lo, hi = float(e[ok].min()) * 0.8, float(e[ok].max()) * 1.1
+    grid = np.geomspace(max(lo, 1.0), max(hi, lo, 1.0), points)
+    lim = funnel_limits(f, grid)
+    contours = [{"population": float(g / years), **{k: float(v[j]) for k, v in lim.items()}} for j, g in enumerate(grid)]
+    return FunnelPlot(f, places, contours)
+
+
+__all__ = ["LEVELS", "Funnel", "FunnelPlot", "funnel", "funnel_limits", "funnel_plot", "poisson_limit", "position"]

@@ -15,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,22 @@ import pyarrow as pa
 
 from thrv import __version__
 from thrv.reference import REFERENCE
-from thrv.sources.kinds import Kind
-from thrv.sources.reader import FileRead
+from thrv.sources.csvtext import BadRow, FileRefused
+from thrv.sources.reader import FilePlan
 from thrv.store.schema import (
     DISTRICT_COLUMN,
     SYSTEM_TABLES_SQL,
     create_table_sql,
     has_lsoa,
-    table_columns,
 )
+from thrv.store.writer import EngineDeclined, write_plan
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 DEFAULT_DB = "thrv.duckdb"
+#: while many files are ingested, the write-ahead log is folded into the file this rarely
+BULK_CHECKPOINT = "4GB"
+#: engine threads while ingesting
+BULK_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -52,22 +57,62 @@ class WriteResult:
     rows_quarantined: int
     rows_replaced: int
     superseded: list[str]
+    #: earlier files whose rows this file replaced: (file, rows replaced, rows of it that remain)
+    affected: list[tuple[str, int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    shared_ids: int = 0
+    #: why the careful reader read the file ("" when the engine did)
+    careful: str = ""
+    examples: list[BadRow] = field(default_factory=list)
 
 
 class Store:
     """An open store. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_DB,
+        read_only: bool = False,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """Open (or create) the store. ``wait``: seconds to keep trying while another process
+        holds the file (DuckDB allows one writing process), before giving up with a message;
+        ``on_wait(message)`` is called once if it has to wait."""
         self.path = str(path)
         self.read_only = read_only
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+        self.con = self._connect(wait, on_wait)
         if not read_only:
             self._migrate()
+
+    def _connect(self, wait: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait
+        delay = 0.1
+        told = False
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=self.read_only)
+            except duckdb.IOException as exc:
+                text = " ".join(str(exc).split())
+                if "lock" not in text.lower():
+                    raise StoreError(f"{self.path}: cannot open the store ({text})") from exc
+                holder = re.search(r"held in (\S+) \(PID (\d+)\)", text)
+                who = f" ({Path(holder.group(1)).name}, PID {holder.group(2)})" if holder else ""
+                left = deadline - time.monotonic()
+                if left > 0:
+                    if on_wait and not told:
+                        on_wait(f"{self.path}: the store is locked by another process{who}")
+                        told = True
+                    time.sleep(min(delay, left))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                waited = f"; waited {wait:.0f} s" if wait else ""
+                raise StoreLocked(
+                    f"{self.path}: the store is locked by another process{who}, e.g. `thrv serve` or "
+                    f"another ingest{waited}; stop it or try again when it has finished"
+                ) from exc
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -103,10 +148,40 @@ class Store:
                     if DISTRICT_COLUMN not in columns:
                         con.execute(f"ALTER TABLE {kind.table} ADD COLUMN {DISTRICT_COLUMN} VARCHAR")
                         con.execute("DELETE FROM meta WHERE key = 'reference_version'")
+            self._add_rows_current(con)
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
             )
         self._load_reference()
+
+    @staticmethod
+    def _add_rows_current(con: duckdb.DuckDBPyConnection) -> None:
+        """A store made before ``ingest_log.rows_current``: add it, counted from the tables."""
+        columns = {r[1] for r in con.execute("PRAGMA table_info('ingest_log')").fetchall()}
+        if "rows_current" in columns:
+            return
+        from thrv.sources.registry import all_kinds
+
+        con.execute("ALTER TABLE ingest_log ADD COLUMN rows_current BIGINT")
+        con.execute("UPDATE ingest_log SET rows_current = 0")
+        for table in sorted({k.table for k in all_kinds()}):
+            con.execute(
+                f"UPDATE ingest_log SET rows_current = c.n FROM "
+                f"(SELECT ingest_id, count(*) AS n FROM {table} GROUP BY ingest_id) c "
+                f"WHERE ingest_log.ingest_id = c.ingest_id AND ingest_log.table_name = '{table}'"
+            )
+            # earlier versions did not update units after a partial replacement: recount them
+            units: dict[int, list[list[str]]] = {}
+            for ingest_id, force, month in con.execute(
+                f"SELECT DISTINCT ingest_id, force, strftime(month, '%Y-%m') FROM {table} "
+                "WHERE force IS NOT NULL AND month IS NOT NULL ORDER BY 1, 2, 3"
+            ).fetchall():
+                units.setdefault(int(ingest_id), []).append([str(force), str(month)])
+            if units:
+                con.executemany(
+                    "UPDATE ingest_log SET units = ? WHERE ingest_id = ?",
+                    [[json.dumps(u), i] for i, u in units.items()],
+                )
 
     def _load_reference(self) -> None:
         """(Re)load the shipped reference tables when they changed since the last load."""
@@ -138,6 +213,26 @@ class Store:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('reference_version', ?)", [version])
 
     # -- ingest --------------------------------------------------------------------------
+    def last_ingest_id(self) -> int:
+        """The newest ``ingest_log`` id (0 for an empty log): files logged after it are this run's."""
+        return int(self.con.execute("SELECT coalesce(max(ingest_id), 0) FROM ingest_log").fetchall()[0][0])
+
+    def stored_since(self, sha256: str, after: int) -> dict[str, Any] | None:
+        """The entry of a file with this content stored after log id ``after``, if any.
+
+        After Ctrl-C: a file whose transaction committed just before the interrupt is
+        stored, though the loop never heard so.
+        """
+        rows = self.con.execute(
+            "SELECT file, kind, rows_read, rows_stored, rows_quarantined, rows_replaced FROM ingest_log "
+            "WHERE sha256 = ? AND ingest_id > ? AND status IN ('stored', 'superseded') ORDER BY ingest_id LIMIT 1",
+            [sha256, after],
+        ).fetchall()
+        if not rows:
+            return None
+        keys = ("file", "kind", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced")
+        return dict(zip(keys, rows[0], strict=True))
+
     def seen(self, sha256: str, cursor: bool = False) -> dict[str, Any] | None:
         """The log entry of a file with this content already stored, if any.
 
@@ -159,37 +254,115 @@ class Store:
         row = rows[0]
         return {"ingest_id": row[0], "file": row[1], "status": row[2], "superseded_by": row[3]}
 
-    def write_file(self, read: FileRead, started: dt.datetime, clock: float) -> WriteResult:
-        """Store one file's rows and quarantine, replacing what it supersedes, atomically."""
-        kind = read.kind
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many files in a row: checkpoint once at the end, and run each statement on one thread.
+
+        Each file is still its own committed transaction in the write-ahead log (a killed
+        process loses nothing committed); only folding the log into the file is deferred
+        (checkpointing every few files rewrites the same row groups again and again). One
+        engine thread suits many small statements (a file is a few MB) and leaves the other
+        core to the ingest loop, which reads and decompresses the next files meanwhile.
+        """
+        settings = dict(
+            self.con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN ('checkpoint_threshold', 'threads')"
+            ).fetchall()
+        )
+        self.con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT}'")
+        self.con.execute(f"SET threads = {BULK_THREADS}")
+        try:
+            yield
+        except BaseException:
+            # stopped part-way (Ctrl-C, an error): what is committed is in the write-ahead
+            # log; it is folded in when the store is next closed or opened
+            with suppress(duckdb.Error, RuntimeError):
+                self._restore(settings)
+            raise
+        self._restore(settings)
+        with suppress(duckdb.Error):  # another transaction still open: DuckDB checkpoints later
+            self.con.execute("CHECKPOINT")
+
+    def _restore(self, settings: dict[str, str]) -> None:
+        for name, value in settings.items():
+            self.con.execute(f"SET {name} = '{value}'")
+
+    def write_file(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
+        """Store one file's rows and quarantine, replacing what it supersedes, atomically.
+
+        A well-formed file is parsed by the engine; if the engine's parse does not match the
+        line scan, that transaction is rolled back and the file is read again carefully.
+        """
+        with self.writing(plan.name):
+            try:
+                return self._write(plan, started, clock)
+            except EngineDeclined as exc:
+                return self._write(plan.fallback(str(exc)), started, clock)
+
+    @contextmanager
+    def writing(self, name: str) -> Iterator[None]:
+        """Around one file's write: what the engine raises, as an ingest reports it.
+
+        Ctrl-C is KeyboardInterrupt; a disk error stops the run (:class:`StoreError`); any
+        other engine error refuses this file alone (:class:`FileRefused`, one line).
+        """
+        with interrupts():
+            try:
+                yield
+            except duckdb.InterruptException:
+                raise
+            except duckdb.IOException as exc:  # the disk, not the file: stop the run
+                raise StoreError(f"{self.path}: cannot write to the store ({_one_line(exc)})") from exc
+            except duckdb.Error as exc:  # something in this file the engine could not take
+                raise FileRefused(
+                    f"{name}: could not be stored ({_one_line(exc)[:300]}); nothing from it was stored"
+                ) from exc
+
+    def _write(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
+        kind = plan.kind
         with self.transaction() as con:
             ingest_id = int(con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0])
-            replaced, superseded = self._replace(con, kind, read, ingest_id)
-            self._insert_rows(con, kind, read, ingest_id)
-            self._insert_quarantine(con, kind, read, ingest_id)
+            written = write_plan(con, plan, ingest_id)
+            notes = written.notes
             finished = dt.datetime.now(dt.UTC)
             con.execute(
-                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingest_log (ingest_id, file, sha256, bytes, kind, table_name, status, rows_read, "
+                "rows_stored, rows_quarantined, rows_replaced, superseded_by, units, message, started_at, "
+                "finished_at, seconds, thrv_version, rows_current) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     ingest_id,
-                    read.name,
-                    read.sha256,
-                    read.size,
+                    plan.name,
+                    plan.sha256,
+                    plan.size,
                     kind.name,
                     kind.table,
-                    read.rows_read,
-                    read.rows_stored,
-                    len(read.bad),
-                    replaced,
-                    json.dumps(read.units()),
-                    "; ".join(read.notes) or None,
+                    written.rows_read,
+                    written.rows_stored,
+                    written.rows_quarantined,
+                    written.rows_replaced,
+                    json.dumps(written.units),
+                    "; ".join(notes) or None,
                     started,
                     finished,
                     time.perf_counter() - clock,
                     __version__,
+                    written.rows_stored,
                 ],
             )
-        return WriteResult(ingest_id, read.rows_read, read.rows_stored, len(read.bad), replaced, superseded)
+        return WriteResult(
+            ingest_id,
+            written.rows_read,
+            written.rows_stored,
+            written.rows_quarantined,
+            written.rows_replaced,
+            written.superseded,
+            affected=written.affected,
+            notes=notes,
+            shared_ids=written.shared_ids,
+            careful=written.careful,
+            examples=written.examples,
+        )
 
     def log_refusal(self, name: str, sha256: str, size: int, message: str, started: dt.datetime, clock: float) -> None:
         """Record a refused file (nothing from it is stored), once per content and message."""
@@ -202,100 +375,13 @@ class Store:
         with self.transaction() as con:
             ingest_id = int(con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0])
             con.execute(
-                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, NULL, NULL, 'refused', 0, 0, 0, 0, NULL, NULL, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingest_log (ingest_id, file, sha256, bytes, kind, table_name, status, rows_read, "
+                "rows_stored, rows_quarantined, rows_replaced, superseded_by, units, message, started_at, "
+                "finished_at, seconds, thrv_version, rows_current) "
+                "VALUES (?, ?, ?, ?, NULL, NULL, 'refused', 0, 0, 0, 0, NULL, NULL, ?, ?, ?, ?, ?, 0)",
                 [ingest_id, name, sha256, size, message, started, dt.datetime.now(dt.UTC),
                  time.perf_counter() - clock, __version__],
             )
-
-    def _replace(
-        self, con: duckdb.DuckDBPyConnection, kind: Kind, read: FileRead, ingest_id: int
-    ) -> tuple[int, list[str]]:
-        """Delete rows the new file supersedes; mark files left with no rows as superseded."""
-        if read.table.num_rows == 0:
-            return 0, []
-        if kind.replace_by == "id" and kind.id_column:
-            # identifiers are a force's own: the same id from another force is another record
-            keys = pa.table({"k": read.table[kind.id_column], "f": read.table["force"]})
-            match = f"t.{kind.id_column} = k.k AND t.force = k.f"
-        else:
-            units = read.units()
-            keys = pa.table(
-                {
-                    "force": [u[0] for u in units],
-                    "month": pa.array([dt.date.fromisoformat(u[1] + "-01") for u in units], pa.date32()),
-                }
-            )
-            match = "t.force = k.force AND t.month = k.month"
-        con.register("_replace_keys", keys)
-        try:
-            affected = [
-                r[0]
-                for r in con.execute(
-                    f"SELECT DISTINCT t.ingest_id FROM {kind.table} t, _replace_keys k WHERE {match}"
-                ).fetchall()
-            ]
-            if not affected:
-                return 0, []
-            replaced = con.execute(
-                f"SELECT count(*) FROM {kind.table} t, _replace_keys k WHERE {match}"
-            ).fetchall()[0][0]
-            con.execute(
-                f"DELETE FROM {kind.table} t WHERE EXISTS (SELECT 1 FROM _replace_keys k WHERE {match})"
-            )
-        finally:
-            con.unregister("_replace_keys")
-        superseded: list[str] = []
-        for old_id in affected:
-            left = con.execute(f"SELECT count(*) FROM {kind.table} WHERE ingest_id = ?", [old_id]).fetchall()[0][0]
-            if left == 0:
-                names = con.execute(
-                    "UPDATE ingest_log SET status = 'superseded', superseded_by = ? WHERE ingest_id = ? RETURNING file",
-                    [ingest_id, old_id],
-                ).fetchall()
-                superseded.extend(str(n[0]) for n in names)
-        return int(replaced), superseded
-
-    def _insert_rows(self, con: duckdb.DuckDBPyConnection, kind: Kind, read: FileRead, ingest_id: int) -> None:
-        if read.table.num_rows == 0:
-            return
-        con.register("_new_rows", read.table)
-        try:
-            names = [c.name for c in table_columns(kind)]
-            select = ", ".join(f'"{n}"' for n in names)
-            if has_lsoa(kind):
-                con.execute(
-                    f"INSERT INTO {kind.table} ({select}, {DISTRICT_COLUMN}, ingest_id, source_file, source_line) "
-                    f"SELECT {', '.join(f'n.{chr(34)}{x}{chr(34)}' for x in names)}, l.lad_code, ?, ?, n.source_line "
-                    "FROM _new_rows n LEFT JOIN ref_lsoa l ON l.lsoa_code = n.lsoa_code",
-                    [ingest_id, read.name],
-                )
-            else:
-                con.execute(
-                    f"INSERT INTO {kind.table} ({select}, ingest_id, source_file, source_line) "
-                    f"SELECT {select}, ?, ?, source_line FROM _new_rows",
-                    [ingest_id, read.name],
-                )
-        finally:
-            con.unregister("_new_rows")
-
-    def _insert_quarantine(self, con: duckdb.DuckDBPyConnection, kind: Kind, read: FileRead, ingest_id: int) -> None:
-        if not read.bad:
-            return
-        bad = pa.table(
-            {
-                "line": pa.array([b.line for b in read.bad], pa.int32()),
-                "raw": [b.raw for b in read.bad],
-                "reason": [b.reason for b in read.bad],
-            }
-        )
-        con.register("_bad_rows", bad)
-        try:
-            con.execute(
-                "INSERT INTO quarantine SELECT ?, ?, ?, line, raw, reason FROM _bad_rows",
-                [ingest_id, read.name, kind.name],
-            )
-        finally:
-            con.unregister("_bad_rows")
 
     # -- reading -------------------------------------------------------------------------
     def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -321,5 +407,53 @@ class Store:
         return ibis.duckdb.from_connection(self.con.cursor())
 
 
+#: the columns of an ``ingest_log`` entry, in the order writers give them
+LOG_COLUMNS = (
+    "ingest_id, file, sha256, bytes, kind, table_name, status, rows_read, rows_stored, rows_quarantined, "
+    "rows_replaced, superseded_by, units, message, started_at, finished_at, seconds, thrv_version, rows_current"
+)
+
+
+def log_replaced(con: duckdb.DuckDBPyConnection, affected: list[tuple[int, int]], by: int) -> list[tuple[str, int, int]]:
+    """Keep earlier files' log entries true after ``by`` replaced some of their rows.
+
+    ``affected`` is (earlier ingest id, rows of it removed); an entry left with no rows is
+    marked superseded by ``by``. Returns (file, rows removed, rows of it left).
+    """
+    out: list[tuple[str, int, int]] = []
+    for old_id, removed in affected:
+        row = con.execute(
+            "UPDATE ingest_log SET rows_current = rows_current - ?, "
+            "status = CASE WHEN rows_current - ? <= 0 THEN 'superseded' ELSE status END, "
+            "superseded_by = CASE WHEN rows_current - ? <= 0 THEN ? ELSE superseded_by END "
+            "WHERE ingest_id = ? RETURNING file, rows_current",
+            [int(removed), int(removed), int(removed), by, int(old_id)],
+        ).fetchall()
+        if row:
+            out.append((str(row[0][0]), int(removed), max(int(row[0][1] or 0), 0)))
+    return out
+
+
 class StoreError(Exception):
     """The store cannot be opened or used."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store (DuckDB admits one writing process)."""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextmanager
+def interrupts() -> Iterator[None]:
+    """Ctrl-C during a statement: DuckDB stops it and raises its own error; raise KeyboardInterrupt."""
+    try:
+        yield
+    except duckdb.InterruptException as exc:
+        raise KeyboardInterrupt from exc
+    except RuntimeError as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt) or "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
+        raise

@@ -14,7 +14,7 @@ import pandas as pd
 
 from thrv import __version__
 from thrv.sources.partner_measures import PartnerRead
-from thrv.store.database import Store
+from thrv.store.database import LOG_COLUMNS, Store, log_replaced
 
 TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS partner_measures (
@@ -54,15 +54,18 @@ def write_partner_file(store: Store, read: PartnerRead, started: dt.datetime, cl
                 else:
                     match = "t.partner = n.partner AND t.dataset = n.dataset AND t.incident_id = n.incident_id"
                     keys = "SELECT DISTINCT partner, dataset, incident_id FROM _new"
-                replaced = int(con.execute(
-                    f"SELECT count(*) FROM {table} t WHERE EXISTS (SELECT 1 FROM ({keys}) n WHERE {match})"
-                ).fetchall()[0][0])
+                affected = con.execute(
+                    f"SELECT ingest_id, count(*) FROM {table} t WHERE EXISTS (SELECT 1 FROM ({keys}) n WHERE {match}) "
+                    "GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+                replaced = sum(int(n) for _, n in affected)
                 con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM ({keys}) n WHERE {match})")
                 columns = ", ".join(c for c in frame.columns if c != "source_line")
                 con.execute(f"INSERT INTO {table} ({columns}, ingest_id, source_file, source_line) "
                             f"SELECT {columns}, ?, ?, source_line FROM _new", [ingest_id, read.name])
             finally:
                 con.unregister("_new")
+            log_replaced(con, [(int(i), int(n)) for i, n in affected], ingest_id)
         if read.bad:
             bad = pd.DataFrame({"line": [b.line for b in read.bad], "raw": [b.raw for b in read.bad],
                                 "reason": [b.reason for b in read.bad]})
@@ -75,9 +78,10 @@ def write_partner_file(store: Store, read: PartnerRead, started: dt.datetime, cl
         units = sorted({(str(p), str(d)) for p, d in zip(frame.get("partner", []), frame.get("dataset", []),
                                                        strict=True)})
         con.execute(
-            "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO ingest_log ({LOG_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, read.name, read.sha256, read.size, f"partner_{read.kind}", table, read.rows_read,
              read.lines_stored, len(read.bad), replaced, json.dumps(units), "; ".join(read.notes) or None,
-             started, dt.datetime.now(dt.UTC), time.perf_counter() - clock, __version__],
+             started, dt.datetime.now(dt.UTC), time.perf_counter() - clock, __version__, len(frame)],
         )
     return ingest_id, replaced

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from thrv import __version__
-from thrv.store.database import Store
+from thrv.store.database import LOG_COLUMNS, Store, log_replaced
 
 TABLES_SQL = [
     """CREATE TABLE IF NOT EXISTS partner_people (
@@ -54,9 +54,11 @@ def write_people_file(store: Store, partner: str, name: str, sha256: str, size: 
         ingest_id = int(con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0])
         con.register("_keys", frame.assign(partner=partner))
         try:
-            replaced = int(con.execute(
-                "SELECT count(*) FROM partner_people p JOIN _keys k USING (partner, record_key)"
-            ).fetchall()[0][0])
+            affected = con.execute(
+                "SELECT p.ingest_id, count(*) FROM partner_people p JOIN _keys k USING (partner, record_key) "
+                "GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            replaced = sum(int(n) for _, n in affected)
             con.execute("DELETE FROM partner_people p WHERE EXISTS (SELECT 1 FROM _keys k "
                         "WHERE k.partner = p.partner AND k.record_key = p.record_key)")
             con.execute(
@@ -64,14 +66,16 @@ def write_people_file(store: Store, partner: str, name: str, sha256: str, size: 
                 "source_line FROM _keys", [ingest_id, name])
         finally:
             con.unregister("_keys")
+        log_replaced(con, [(int(i), int(n)) for i, n in affected], ingest_id)
         for line, reason in bad:
             con.execute("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
                         [ingest_id, name, KIND, line, "(person record: raw text held in the identifier vault)", reason])
         con.execute(
-            "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO ingest_log ({LOG_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'stored', ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, name, sha256, size, KIND, "partner_people", rows_read, len(frame), len(bad), replaced,
              json.dumps([[partner, "people"]]), "; ".join(notes) or None, started, dt.datetime.now(dt.UTC),
-             time.perf_counter() - clock, __version__],
+             time.perf_counter() - clock, __version__, len(frame)],
         )
     return ingest_id, replaced
 

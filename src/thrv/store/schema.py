@@ -72,7 +72,8 @@ SYSTEM_TABLES_SQL = [
   started_at TIMESTAMPTZ NOT NULL,
   finished_at TIMESTAMPTZ NOT NULL,
   seconds DOUBLE NOT NULL,
-  thrv_version VARCHAR
+  thrv_version VARCHAR,
+  rows_current BIGINT
 )""",
     """CREATE TABLE IF NOT EXISTS quarantine (
   ingest_id INTEGER NOT NULL,
