@@ -48,7 +48,7 @@ demo: $(STAMP) system
 	@echo "done: open out/demo/pack/pack.html, out/demo/assessment/assessment.html, out/demo/link/link.html"
 
 test: $(STAMP) system
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools

@@ -63,11 +63,12 @@ def pack(
     when = _month(month)
     with _opened(db) as store:
         preflight(store, when, area, all_forces, levels)
-        model = pack_model(build_pack(store, when, area, levels))
-    if public:
-        from thrv.report.disclosure import DisclosureRule, public_model
+        if public:  # a view of the one decision for every month and level (docs/disclosure.md)
+            from thrv.report.disclosure import DisclosureRule, public_pack
 
-        model = public_model(model, DisclosureRule("threshold", 5))
+            model = public_pack(store, f"{when:%Y-%m}", DisclosureRule("threshold", 5), area, levels)
+        else:
+            model = pack_model(build_pack(store, when, area, levels))
     frame = pd.DataFrame(model["rows"])
     frame = frame[[c for c in CONTRACT_COLUMNS if c in frame] + [c for c in frame if c not in CONTRACT_COLUMNS]]
     frame.attrs["model"] = model

@@ -77,7 +77,10 @@ def test_generated_data_is_marked_as_in_the_files(
 
     with TestClient(make_app(users=quick_users, build=flagged, warm=[MONTH])) as c:
         c.app.state.builds.wait_month(MONTH, 300)  # type: ignore[attr-defined]
-        for who in (ANA, PUB):
+        # the analysts' model only: the public one is the release's, built from the store
+        # itself by the same build_pack (whose marks come from the store's own rows), so
+        # flags planted in this build do not reach it; the page is the same for both roles
+        for who in (ANA,):
             page = c.get(f"/?month={MONTH}&indicator=burglary", auth=who).text
             assert 'id="generated"' in page and "Generated data:" in page and "calls" in page
             burglary = re.search(r"<tr[^>]*>\s*<td class=\"name\"><a[^>]*indicator=burglary\">Burglary</a>(.*?)</td>", page, re.S)

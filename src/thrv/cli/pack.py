@@ -114,20 +114,17 @@ def pack(
     with open_store(db, read_only=True) as store, progress:
         progress.update(task, description="computing indicators")
         try:
-            built = build_pack(store, when, area, level_list, indicators, areas, options)
+            if public:  # one disclosure decision for every month and level, this pack cut from it
+                from thrv.report.disclosure import DisclosureRule, public_pack
+
+                model = public_pack(store, month, DisclosureRule(suppression, threshold), area, level_list,
+                                    indicators, areas, options)
+            else:
+                model = pack_model(build_pack(store, when, area, level_list, indicators, areas, options))
         except (IndicatorError, AreaError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         progress.advance(task)
-        model = pack_model(built)
-        if public:
-            from thrv.report.disclosure import DisclosureRule, public_model
-
-            try:
-                model = public_model(model, DisclosureRule(suppression, threshold))
-            except ValueError as exc:
-                err.print(f"[red]error:[/red] {exc}")
-                raise typer.Exit(2) from exc
         progress.advance(task)
 
         def step(name: str) -> None:
@@ -138,7 +135,7 @@ def pack(
     rows = model["rows"]
     counts = {lv: sum(1 for r in rows if r["area_level"] == lv) for lv in ("force", "area", "district", "lsoa")}
     console.print(
-        f"pack for {month}: {len(built.indicators)} indicators, "
+        f"pack for {month}: {len({r['indicator'] for r in rows})} indicators, "
         + ", ".join(f"{n:,} {lv} rows" for lv, n in counts.items() if n)
     )
     for path in written:

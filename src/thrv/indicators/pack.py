@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from thrv import __version__
-from thrv.indicators.aggregate import distinct_values, latest_months, monthly_figures, table_facts
+from thrv.indicators.aggregate import (
+    MonthlyFigures,
+    distinct_values,
+    latest_months,
+    monthly_figures,
+    table_facts,
+)
 from thrv.indicators.compare import (
     CompareOptions,
     SeriesMatrix,
@@ -360,17 +366,48 @@ def _history_extremes(matrix: SeriesMatrix, month: dt.date) -> pd.DataFrame:
     )
 
 
-def build_pack(
+@dataclass(frozen=True)
+class PackInputs:
+    """What packs read from the store: definitions, places and monthly figures for a span.
+
+    Read once with :func:`load_inputs`, it lets packs for several months be built without
+    reading the store again (``build_pack(..., inputs=...)``).
+    """
+
+    indicators: dict[str, Indicator]
+    forces: list[str]
+    hierarchy: Hierarchy
+    figures: MonthlyFigures
+    levels: tuple[str, ...]
+    first: dt.date
+    last: dt.date
+    #: the latest month the store holds per (table, force): outcome maturity is judged against it
+    latest: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    #: figures rolled up to the levels (filled by the first pack built from these inputs)
+    rolled: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]] = field(
+        default_factory=dict, compare=False)
+
+
+#: called on the pack's monthly matrix before any figure is computed from it (the
+#: published view replaces the figures it may publish): (matrix, indicators, hierarchy,
+#: the values behind medians) -> matrix
+Publisher = Callable[[SeriesMatrix, dict[str, Indicator], Hierarchy, pd.DataFrame], SeriesMatrix]
+
+
+def first_month_needed(month: dt.date, options: CompareOptions) -> dt.date:
+    """The earliest month a pack for ``month`` reads (3 years of averages, the baseline)."""
+    return min(add_months(month, -47), add_months(baseline_end_for(month, options), -11))
+
+
+def load_inputs(
     store: Any,
-    month: dt.date,
-    area: str | None = None,
-    levels: Sequence[str] = DEFAULT_LEVELS,
+    first: dt.date,
+    last: dt.date,
+    levels: Sequence[str] = LEVELS,
     indicator_files: Sequence[Path] | None = None,
     areas_file: Path | None = None,
-    options: CompareOptions | None = None,
-) -> Pack:
-    """The performance pack for ``month`` from an open :class:`~thrv.store.database.Store`."""
-    options = options or CompareOptions()
+) -> PackInputs:
+    """Read what packs for months in ``first..last`` need from an open store."""
     unknown = set(levels) - set(LEVELS)
     if unknown:
         raise ValueError(f"unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
@@ -388,25 +425,56 @@ def build_pack(
     forces = sorted(set(facts["force"].astype(str)))
     if not forces:
         raise ValueError("the store holds no records: run `thrv ingest` first")
-
-    b_end = baseline_end_for(month, options)
-    first = min(add_months(month, -47), add_months(b_end, -11))
     hierarchy = build_hierarchy(forces, areas_file)
-    figures = monthly_figures(con, list(indicators.values()), first, month, by_district_grain="lsoa" not in levels)
+    figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels)
+    return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last, latest_months(con, tables, facts))
+
+
+def build_pack(
+    store: Any,
+    month: dt.date,
+    area: str | None = None,
+    levels: Sequence[str] = DEFAULT_LEVELS,
+    indicator_files: Sequence[Path] | None = None,
+    areas_file: Path | None = None,
+    options: CompareOptions | None = None,
+    inputs: PackInputs | None = None,
+    publish: Publisher | None = None,
+) -> Pack:
+    """The performance pack for ``month`` from an open :class:`~thrv.store.database.Store`.
+
+    ``inputs`` (from :func:`load_inputs`, covering the months needed and the levels) skips
+    reading the store; ``publish`` replaces the monthly figures before anything is computed
+    from them (see :mod:`thrv.report.disclosure`).
+    """
+    options = options or CompareOptions()
+    b_end = baseline_end_for(month, options)
+    first = first_month_needed(month, options)
+    if inputs is None:
+        inputs = load_inputs(store, first, month, levels, indicator_files, areas_file)
+    elif inputs.first > first or inputs.last < month or set(levels) - set(inputs.levels) or (
+        "lsoa" in levels) != ("lsoa" in inputs.levels):
+        raise ValueError(f"the pack inputs hold {inputs.first:%Y-%m} to {inputs.last:%Y-%m} at levels "
+                         f"{', '.join(inputs.levels)}; a pack for {month:%Y-%m} needs {first:%Y-%m} on at {', '.join(levels)}")
+    indicators, forces, hierarchy, figures = inputs.indicators, inputs.forces, inputs.hierarchy, inputs.figures
     focus = resolve_area(area, hierarchy, forces) if area else None
 
-    series = roll_up(figures, hierarchy, levels)
-    assigned = assign_levels(figures.values, hierarchy, levels)
-    if not assigned.empty:
-        series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
-    with_lsoa = {
-        t for t, w in figures.wide.items()
-        if w["lsoa_code"].notna().any() or ("district_code" in w and w["district_code"].notna().any())
-    }
-    extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
+    if tuple(levels) not in inputs.rolled:
+        series = roll_up(figures, hierarchy, levels)
+        assigned = assign_levels(figures.values, hierarchy, levels)
+        if not assigned.empty:
+            series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
+        with_lsoa = {
+            t for t, w in figures.wide.items()
+            if w["lsoa_code"].notna().any() or ("district_code" in w and w["district_code"].notna().any())
+        }
+        extra = _district_keys(hierarchy, indicators, with_lsoa) if "district" in levels else None
+        inputs.rolled[tuple(levels)] = (series, assigned, extra)
+    series, assigned, extra = inputs.rolled[tuple(levels)]
     matrix = build_matrix(series, figures.coverage, indicators, first, month, extra)
-    latest = latest_months(con, tables, facts)
-    matrix.immature = immature_mask(matrix, indicators, latest)
+    if publish is not None:
+        matrix = publish(matrix, indicators, hierarchy, assigned)
+    matrix.immature = immature_mask(matrix, indicators, inputs.latest)
     table = compare(matrix, indicators, month, options)
     if not assigned.empty:
         table = _with_value_comparisons(table, assigned, indicators, month, options, figures.coverage)
@@ -437,7 +505,7 @@ def build_pack(
         "min_coverage": options.min_coverage,
         "coverage": {
             t: {f: [m.strftime("%Y-%m") for m in sorted(g["month"])] for f, g in cov.groupby("force")}
-            for t, cov in figures.coverage.groupby("table")
+            for t, cov in _coverage_between(figures.coverage, first, month).groupby("table")
         },
         "generated_data": sorted({i.table for i in indicators.values() if i.generated}),
         "area_districts": [
@@ -447,7 +515,7 @@ def build_pack(
         "crime_type_indicators": _crime_type_indicators(indicators),
         "baseline_test_months": [[m.strftime("%Y-%m") for m in ms] for ms in baseline_months(month, options)],
         "unlocated": {"area": UNLOCATED, "level": "district", "note": UNLOCATED_NOTE},
-        "latest_months": {f"{t}|{f}": m.strftime("%Y-%m") for (t, f), m in sorted(latest.items())},
+        "latest_months": {f"{t}|{f}": m.strftime("%Y-%m") for (t, f), m in sorted(inputs.latest.items())},
         "legend": legend(options, month),
     }
     return Pack(month, table.reset_index(drop=True), history, indicators, options, meta, peers)
@@ -499,6 +567,11 @@ def _peers(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     f = table[(table["level"] == "force") & table["rate_per_1000"].notna() & table["rolling_12m"].notna()]
     return f[cols].reset_index(drop=True)
+
+
+def _coverage_between(coverage: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    months = pd.to_datetime(coverage["month"])
+    return coverage[(months >= pd.Timestamp(first)) & (months <= pd.Timestamp(last))]
 
 
 def _with_value_comparisons(

@@ -93,7 +93,7 @@ def insight(people: pd.DataFrame, victims: list[str], rule: DisclosureRule | Non
     hidden: set[Cell] = set()
     if suppressed:
         primary = [c for c, v in cells.items() if rule.is_small(v)]
-        hidden = secondary_suppression(cells, relations, primary)
+        hidden = secondary_suppression(cells, relations, primary, rule)
 
     def show(cell: Cell) -> str:
         value = cells[cell]

@@ -62,7 +62,12 @@ def write_pack(
     step("pack.json")
     written.append(write_json(model, out / "pack.json"))
     step("pack.csv")
-    written.append(write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS))
+    if model.get("meta", {}).get("disclosure"):  # withheld cells empty, their kinds in two columns
+        from thrv.report.disclosure import csv_rows
+
+        written.append(write_csv(csv_rows(model), out / "pack.csv", [*CONTRACT_COLUMNS, "suppressed", "suppressed_columns"]))
+    else:
+        written.append(write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS))
     cache: dict[str, Any] = {}  # charts drawn once for the HTML and the PDF
     for fmt in formats:
         step(f"pack.{fmt}")

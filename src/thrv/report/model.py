@@ -34,21 +34,23 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values with None for missing (one pass, not per cell)."""
-    numeric = frame.select_dtypes(include="number").columns
-    if len(numeric):
-        frame = frame.copy()
-        frame[numeric] = frame[numeric].replace([np.inf, -np.inf], np.nan)  # JSON has no infinity
-    plain = frame.astype(object).where(frame.notna(), None)
-    records: list[dict[str, Any]] = plain.to_dict("records")  # type: ignore[assignment]
-    if _needs_clean(plain):
-        return [{str(k): _clean(v) for k, v in r.items()} for r in records]
-    return records
+    """Rows as dicts of plain Python values with None for missing or infinite (column by column)."""
+    names = [str(c) for c in frame.columns]
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        col = frame[name]
+        kind = col.dtype.kind
+        if kind == "f":
+            columns.append([None if (x != x or x in (math.inf, -math.inf)) else x for x in col.to_numpy().tolist()])
+        elif kind in "iub":
+            columns.append(col.to_numpy().tolist())
+        else:
+            columns.append([None if _missing(x) else _clean(x) for x in col.tolist()])
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-def _needs_clean(plain: pd.DataFrame) -> bool:
-    """astype(object) leaves numpy scalars in some columns (e.g. bool); clean those only then."""
-    return any(isinstance(v, np.generic) for v in plain.head(1).to_numpy().ravel())
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def pack_rows(pack: Pack) -> pd.DataFrame:
@@ -150,7 +152,7 @@ def pack_model(pack: Pack) -> dict[str, Any]:
             {
                 "id": i.id, "title": i.title, "group": i.group, "measure": i.measure, "table": i.table,
                 "direction": i.direction, "test": i.test, "unit": i.unit, "noun": i.noun, "per_1000": i.per_1000,
-                "note": i.note, "generated_data": i.generated,
+                "note": i.note, "generated_data": i.generated, "immature_months": i.immature_months,
                 "where": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.where],
                 "numerator": [{"column": c.column, "values": list(c.values), "negate": c.negate} for c in i.numerator],
             }

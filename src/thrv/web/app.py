@@ -8,7 +8,8 @@ API never computes anything the files do not. The server reads a snapshot of the
 never the store itself, so ``thrv ingest`` can run while it serves; months are built and
 files rendered by one background worker (:mod:`thrv.web.builds`), and requests are
 served from what it has built. Public users get views cut from one disclosure decision
-made on the whole month (:func:`public_view`), never decided again on a part of it.
+made once for every month and level of the snapshot (:class:`Releases`, the same release
+as ``thrv pack --public``), never decided again on a part of it (:func:`public_view`).
 
 Routers added by other parts of thrv are listed in :data:`ROUTERS` and included by
 :func:`include_routers`; :mod:`thrv.web.access` has the role checks they use.
@@ -40,7 +41,7 @@ from thrv.web.auth import (
     load_settings,
     load_users,
 )
-from thrv.web.builds import ANALYST, Builds, Month
+from thrv.web.builds import ANALYST, Builds, Month, build_month
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MEDIA = {
@@ -115,11 +116,48 @@ def _filter(model: dict[str, Any], area: str | None, indicator: str | None, leve
             "indicators": [i for i in model["indicators"] if i["id"] in ids]}
 
 
-def public_month(full: dict[str, Any]) -> dict[str, Any]:
-    """The public model of a whole month: suppression decided once, on every level at once."""
-    from thrv.report.disclosure import public_model
+class Releases:
+    """The disclosure release of each store snapshot the server reads.
 
-    return public_model(full)
+    A release (:func:`thrv.report.disclosure.build_release`) decides suppression once for
+    every month and level the snapshot holds; every public model, view and file of that
+    snapshot is cut from it. Built on first use by the worker (one thread), and kept for
+    the latest snapshot only.
+    """
+
+    def __init__(self, rule: Any = None) -> None:
+        from thrv.report.disclosure import DisclosureRule
+
+        self.rule = rule or DisclosureRule()
+        self._path: Path | None = None
+        self._release: Any = None
+
+    def of(self, path: Path) -> Any:
+        if self._path != path or self._release is None:
+            from thrv.report.disclosure import build_release
+            from thrv.store.database import Store
+
+            with Store(path, read_only=True) as store:
+                self._release = build_release(store, self.rule)
+            self._path = path
+        return self._release
+
+
+def public_month(release: Any, month: str) -> dict[str, Any]:
+    """The public model of a whole month (every level), cut from the snapshot's one release."""
+    from thrv.report.disclosure import PUBLIC_LEVELS
+
+    model: dict[str, Any] = release.model(month)
+    assert set(model["meta"]["levels"]) <= set(PUBLIC_LEVELS)
+    return model
+
+
+def public_rule(settings: dict[str, Any]) -> Any:
+    """The disclosure rule of the public role, from web.toml's ``[disclosure]``."""
+    from thrv.report.disclosure import DisclosureRule
+
+    conf = settings.get("disclosure", {})
+    return DisclosureRule(str(conf.get("rule", "threshold")), int(conf.get("threshold", 5)))
 
 
 def month_for(builds: Builds, user: User, month: str, wait: float) -> Month:
@@ -151,7 +189,7 @@ def month_for(builds: Builds, user: User, month: str, wait: float) -> Month:
 def public_view(builds: Builds, user: User, month: str, area: str | None = None,
                 indicator: str | None = None, level: str | None = None, wait: float = 0.0) -> dict[str, Any]:
     """THE way every public response is made: the public model of the whole month
-    (:func:`public_month`, computed once per month by the worker and kept), then narrowed.
+    (:func:`public_month`, cut from the snapshot's release by the worker and kept), then narrowed.
     Never suppress a filtered subset: that decides again on part of the data, and the
     difference between two such views gives hidden cells back."""
     built = month_for(builds, user, month, wait)
@@ -209,8 +247,13 @@ def small_file(model: dict[str, Any], fmt: str) -> bytes:
 
     from thrv.report.model import CONTRACT_COLUMNS
 
-    frame = pd.DataFrame(model["rows"])
-    cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]
+    rows, first = model["rows"], list(CONTRACT_COLUMNS)
+    if "disclosure" in model["meta"]:  # public: withheld cells empty, their kind in `suppressed` (as pack.csv)
+        from thrv.report.disclosure import csv_rows
+
+        rows, first = csv_rows(model), [*CONTRACT_COLUMNS, "suppressed", "suppressed_columns"]
+    frame = pd.DataFrame(rows)
+    cols = [c for c in first if c in frame.columns]
     buffer = io.StringIO()
     frame[cols + [c for c in frame.columns if c not in cols]].to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8")
@@ -258,10 +301,24 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     conf = settings.get("builds", {})
     wait_seconds = float(wait if wait is not None else conf.get("wait_seconds", 60))
+    releases = Releases(public_rule(settings))
+    snapshot_of: dict[str, Path] = {}  # month -> the snapshot its analyst model was just built from
+    inner_build = build or build_month
+
+    def build_noting_snapshot(path: Path, month: str) -> dict[str, Any]:
+        snapshot_of[month] = path
+        result: dict[str, Any] = inner_build(path, month)
+        return result
+
+    def derive_public(full: dict[str, Any]) -> dict[str, Any]:
+        # the worker derives right after the build, in the same job: the same snapshot
+        month = str(full["meta"]["month"])
+        return public_month(releases.of(snapshot_of[month]), month)
+
     builds = Builds(
-        db, derive={"public": public_month}, warm=warm, prerender=prerender,
+        db, derive={"public": derive_public}, warm=warm, prerender=prerender,
         poll=float(poll if poll is not None else conf.get("poll_seconds", 10)), snapshot_dir=snapshot_dir,
-        **({"build": build} if build else {}),
+        build=build_noting_snapshot,
     )
     builds.render = lambda built, area, audience, fmt: render_file(built, area, audience, fmt, builds)
     audit = AuditLog(audit_file)
