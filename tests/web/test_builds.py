@@ -201,3 +201,25 @@ def test_catalogue_opens_on_the_users_force_or_the_first_with_recent_data() -> N
     assert cat.latest_month("Avon and Somerset") == "2025-10"
     one = Catalogue(1, "", ["2025-10"], ["Kent"], {"Kent": ["2025-10"]})
     assert one.default_force("") == "Kent"
+
+
+def test_the_pdf_download_is_the_board_paper_with_its_appendix(
+    make_app: Callable[..., Any], quick_users: Path, cached_build: CachedBuild, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The force's PDF is what `thrv pack --format pdf` writes: the pack, then its areas and districts as an appendix."""
+    import thrv.report.pdf as pdf
+
+    seen: list[str] = []
+
+    def capture(html: str, path: Path) -> Path:
+        seen.append(html)
+        path.write_bytes(b"%PDF-1.7 captured")
+        return path
+
+    monkeypatch.setattr(pdf, "html_to_pdf", capture)
+    with TestClient(make_app(users=quick_users, build=Counting(cached_build), warm=[MONTH])) as c:
+        c.app.state.builds.wait_month(MONTH, 300)  # type: ignore[attr-defined]
+        r = c.get(f"/api/pack/download?month={MONTH}&format=pdf", auth=ANA)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert len(seen) == 1
+    assert "Appendix: areas and districts" in seen[0] and "Fenland" in seen[0]

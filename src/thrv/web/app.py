@@ -226,12 +226,13 @@ def render_file(built: Month, area: str, audience: str, fmt: str, builds: Builds
         return render_pack_html(model, public=audience == "public").encode("utf-8")
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "pdf":
+            from thrv.report.html import render_pack_html
             from thrv.report.pdf import html_to_pdf
 
-            html = builds.file(model["meta"]["month"], area, audience, "html")
-            if html is None:
-                html = render_file(built, area, audience, "html", builds)
-            path = html_to_pdf(html.decode("utf-8"), Path(tmp) / "pack.pdf")
+            # the board paper: the main part and the area and district detail as its appendix,
+            # as `thrv pack --format pdf` writes it
+            html = render_pack_html(model, public=audience == "public", part="pdf")
+            path = html_to_pdf(html, Path(tmp) / "pack.pdf")
         else:
             from thrv.report.excel import write_pack_xlsx
 
