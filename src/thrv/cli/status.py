@@ -29,6 +29,10 @@ def status(db: StoreOption = DEFAULT_DB) -> None:
 
     Example: `thrv status --db force.duckdb`
     """
+    import datetime as dt
+
+    import pandas as pd
+
     from thrv.store.status import store_status
 
     with open_store(db, read_only=True) as store:
@@ -54,6 +58,13 @@ def status(db: StoreOption = DEFAULT_DB) -> None:
                 f"{fmt_month(r.last_month)}, {fmt_count(r.rows)} rows; gaps: {str(r.missing_months) or 'none'}",
                 highlight=False,
             )
+    if not st.partners.empty:
+        console.print("[bold]partner data[/bold] (area measures, incidents and person records, by partner)")
+        for p in st.partners.to_dict("records"):
+            n = p["datasets"]
+            datasets = "" if pd.isna(n) else f" in {int(n)} dataset{'s' if int(n) != 1 else ''}"
+            span = f", {fmt_month(p['first'])} to {fmt_month(p['last'])}" if isinstance(p["first"], dt.date) else ""
+            console.print(f"  {p['table']}: {p['partner']}: {fmt_count(p['rows'])} rows{datasets}{span}", highlight=False)
     if not st.quarantine.empty:
         q = Table(title="quarantined rows by reason")
         for col in ("kind", "reason", "rows"):

@@ -9,6 +9,7 @@ SQL (DuckDB's ``generate_series`` has no Spark twin with the same types).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,13 @@ import pandas as pd
 from thrv.sources.registry import all_kinds
 
 COVERAGE_COLUMNS = ["table", "force", "months", "first_month", "last_month", "rows", "missing_months"]
+PARTNER_COLUMNS = ["table", "partner", "datasets", "rows", "first", "last"]
+#: partner tables and the columns that give their first and last period (None: person records)
+PARTNER_TABLES = {
+    "partner_measures": ("period_start", "period_end"),
+    "partner_incidents": ("month", "month"),
+    "partner_people": None,
+}
 
 
 @dataclass
@@ -27,6 +35,8 @@ class StoreStatus:
     coverage: pd.DataFrame  # table, force, months, first_month, last_month, rows, missing_months
     quarantine: pd.DataFrame  # kind, reason (shortened), rows
     files: pd.DataFrame  # status, files, rows_read, rows_stored, rows_quarantined, rows_replaced
+    #: table, partner, datasets, rows, first, last (periods or months held; person records have none)
+    partners: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=PARTNER_COLUMNS))
 
     @property
     def reconciled(self) -> bool:
@@ -150,6 +160,32 @@ def quarantined_rows(store: Any, limit: int | None = None) -> tuple[pd.DataFrame
     return frame.reset_index(drop=True), total
 
 
+def partner_summary(con: Any, held: set[str]) -> pd.DataFrame:
+    """Rows per partner in each partner table, with the datasets and the periods they cover
+    (person records carry no period: they are who, not when)."""
+    frames = []
+    for table, period in PARTNER_TABLES.items():
+        if table not in held:
+            continue
+        t = con.table(table)
+        aggs: dict[str, Any] = {"rows": t.count()}
+        if "dataset" in t.columns:
+            aggs["datasets"] = t.dataset.nunique()
+        if period is not None:
+            aggs["first"] = t[period[0]].min()
+            aggs["last"] = t[period[1]].max()
+        frame = t.group_by("partner").aggregate(**aggs).to_pandas().assign(table=table)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=PARTNER_COLUMNS)
+    out = pd.concat([f.reindex(columns=PARTNER_COLUMNS) for f in frames], ignore_index=True)
+    for col in ("first", "last"):
+        out[col] = out[col].map(_as_date)
+    order = {t: i for i, t in enumerate(PARTNER_TABLES)}
+    return out.sort_values(["table", "partner"], key=lambda s: s.map(order) if s.name == "table" else s,
+                           kind="mergesort").reset_index(drop=True)
+
+
 def store_status(store: Any) -> StoreStatus:
     """Everything ``thrv status`` shows, from any engine's store."""
     con = store.ibis()
@@ -162,4 +198,4 @@ def store_status(store: Any) -> StoreStatus:
     empty_f = pd.DataFrame(columns=["status", "files", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced"])
     quarantine = quarantine_reasons(con) if "quarantine" in held else empty_q
     files = file_totals(con) if "ingest_log" in held else empty_f
-    return StoreStatus(summary, cov, quarantine, files)
+    return StoreStatus(summary, cov, quarantine, files, partner_summary(con, held))
