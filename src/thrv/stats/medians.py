@@ -192,12 +192,20 @@ def bootstrap_median_test(
         )
     observed = float(np.median(xa) - np.median(xb))
     low, high, distribution = _bootstrap(xa, xb, confidence, n_boot, seed)
-    # Rounding in the medians can put a tied resample a hair either side of |d|.
+    return bootstrap_result(BOOTSTRAP_METHOD, observed, distribution, low, high, confidence, note)
+
+
+def bootstrap_result(method: str, observed: float, distribution: FloatArray, low: float, high: float,
+                     confidence: float, note: str) -> TestResult:
+    """The result of a difference bootstrapped ``len(distribution)`` times: the two-sided
+    p-value counts resampled differences at least as far from the observed one as it is
+    from zero (the distribution shifted to the null), with the usual +1 so it is never 0."""
+    # Rounding in the statistics can put a tied resample a hair either side of |d|.
     tolerance = 1e-12 * max(1.0, abs(observed))
     extreme = np.abs(distribution - observed) >= abs(observed) - tolerance
-    p_value = float((1 + np.count_nonzero(extreme)) / (n_boot + 1))
+    p_value = float((1 + np.count_nonzero(extreme)) / (distribution.size + 1))
     return TestResult(
-        method=BOOTSTRAP_METHOD,
+        method=method,
         p_value=min(1.0, p_value),
         statistic=observed,
         estimate=observed,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from thrv.stats.medians import Seed, _check_n_boot, _samples
+from thrv.stats.medians import Seed, _check_n_boot, _samples, bootstrap_result
 from thrv.stats.results import FloatArray, TestResult, check_confidence, unavailable
 
 
@@ -94,17 +94,4 @@ def bootstrap_quantile_test(
     distribution = bootstrap_quantiles(xa, q, n_boot, rng) - bootstrap_quantiles(xb, q, n_boot, rng)
     alpha = 1.0 - confidence
     low, high = (float(v) for v in np.quantile(distribution, [alpha / 2, 1 - alpha / 2]))
-    tolerance = 1e-12 * max(1.0, abs(observed))
-    extreme = np.abs(distribution - observed) >= abs(observed) - tolerance
-    p_value = float((1 + np.count_nonzero(extreme)) / (n_boot + 1))
-    return TestResult(
-        method=method,
-        p_value=min(1.0, p_value),
-        statistic=observed,
-        estimate=observed,
-        ci_low=low,
-        ci_high=high,
-        confidence=confidence,
-        note=note,
-        null_value=0.0,
-    )
+    return bootstrap_result(method, observed, distribution, low, high, confidence, note)
