@@ -420,7 +420,7 @@ CALIBRATION_SUMMARY = """- 999 calls about {c999:,.0f} a month, {w999:.0%} answe
 - 101 calls about {c101:,.0f} a month, {w101:.0%} answered within 30 s (ASSUMPTION: no
   national 101 series is published);
 - about {per_day:,.0f} incidents a day; immediate response median about {imm:.0f} minutes and
-  prompt about {prompt:.0f} minutes (the brief's figures, consistent with force FOI answers);
+  prompt about {prompt:.0f} minutes (the calibration figures, consistent with force FOI answers);
 - recorded crime by category at the monthly means of Cambridgeshire's 2024-2025
   data.police.uk records, with their month-of-year pattern;
 - victim satisfaction (whole experience) about {vs:.0%} from about {vn} interviews a month;
