@@ -411,34 +411,41 @@ def pack_section(table: pd.DataFrame, titles: dict[str, str], config: SimilarCon
     t = t[t["level"].isin(list(levels)) & t["unit_code"].notna() & (t["unit_code"] != "")
           & ~((t["level"] == "district") & (t["area"] == UNLOCATED))]
     groups = []
+    name_of: dict[tuple[str, str], str] = {}
+    for lvl, c, n in zip(profiles["level"], profiles["code"], profiles["name"], strict=True):
+        name_of.setdefault((str(lvl), str(c)), str(n))
     for level in levels:
         lv = t[t["level"] == level]
         names = lv.drop_duplicates("unit_code").set_index("unit_code")["force" if level == "force" else "area"]
+        # each unit's (population, rolling 12 months) per indicator, looked up rather than filtered
+        # per group: a national pack has thousands of groups
+        order = list(dict.fromkeys(lv["indicator"].astype(str)))
+        values: dict[tuple[str, str], tuple[float, float]] = {}
+        for u, ind, pop, crimes in zip(lv["unit_code"].astype(str), lv["indicator"].astype(str),
+                                       lv["population"].to_numpy(float), lv["rolling_12m"].to_numpy(float), strict=True):
+            values.setdefault((u, ind), (pop, crimes))
         for code in sorted(names.index):
             g = group_of(str(code), level, config, profiles)
             members = [m["code"] for m in g["members"]]
             held = [m for m in members if m in names.index]
             g.update({"held": held, "not_held": [m for m in members if m not in names.index], "comparison": []})
             units = [str(code), *held]
-            for ind, rows in lv[lv["unit_code"].isin(units)].groupby("indicator", sort=False):
-                rows = rows.set_index("unit_code").reindex([u for u in units if u in set(rows["unit_code"])])
-                frame = pd.DataFrame({"code": rows.index, "name": [str(profiles_name(profiles, level, u)) for u in rows.index],
-                                      "population": rows["population"].to_numpy(float),
-                                      "crimes": rows["rolling_12m"].to_numpy(float), "is_area": rows.index == code})
-                if len(frame) >= 2:
-                    entry = _funnel(frame, titles.get(str(ind), str(ind)), 1.0)
-                    entry["indicator"] = str(ind)
-                    g["comparison"].append(entry)
+            for ind in order:
+                present = [u for u in units if (u, ind) in values]
+                if len(present) < 2:
+                    continue
+                frame = pd.DataFrame({"code": present, "name": [name_of.get((level, u), u) for u in present],
+                                      "population": [values[(u, ind)][0] for u in present],
+                                      "crimes": [values[(u, ind)][1] for u in present],
+                                      "is_area": [u == code for u in present]})
+                entry = _funnel(frame, titles.get(ind, ind), 1.0)
+                entry["indicator"] = ind
+                g["comparison"].append(entry)
             g["note"] = ("" if held else f"The store holds none of {g['name']}'s {len(members)} similar "
                          f"{'force areas' if level == 'force' else 'districts'}: its rates cannot be compared with them.")
             groups.append(g)
     return {"groups": groups, "method": "rolling 12 months per 1,000 residents against the group's members held; "
             "funnel limits from the area and those members (Spiegelhalter 2005, over-dispersion allowed)"}
-
-
-def profiles_name(profiles: pd.DataFrame, level: str, code: str) -> str:
-    rows = profiles[(profiles["level"] == level) & (profiles["code"] == code)]
-    return str(rows["name"].iloc[0]) if len(rows) else code
 
 
 def section(con: Any, scope: Scope, period: Sequence[dt.date], path: Path | None = None) -> dict[str, Any]:
