@@ -10,11 +10,12 @@ the rest of the pack works on it in memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -53,12 +54,16 @@ class MonthlyFigures:
     Kept wide, one column per indicator, because rolling up wide is far cheaper than
     melting millions of LSOA rows first.
     ``coverage``: table, force, month, rows — the months each force has any data for.
-    ``values``: indicator, force, lsoa_code, month, value — row-level values for medians.
+    ``values``: indicator, force, lsoa_code, month, value — row-level values for medians
+    (only for the months asked for, when :func:`monthly_figures` was given ``value_months``).
+    ``value_series``: indicator, level, force, area, area_code, month, num, den — the monthly
+    median/P90 of every series, computed in the engine (None when no places were given).
     """
 
     wide: dict[str, pd.DataFrame]
     coverage: pd.DataFrame
     values: pd.DataFrame
+    value_series: pd.DataFrame | None = None
 
 
 def _predicate(t: Any, conditions: Sequence[Condition]) -> Any:
@@ -126,6 +131,9 @@ def monthly_figures(
     last_month: dt.date,
     forces: Sequence[str] | None = None,
     by_district_grain: bool = False,
+    places: pd.DataFrame | None = None,
+    value_levels: Sequence[str] = (),
+    value_months: Collection[dt.date] | None = None,
 ) -> MonthlyFigures:
     """Aggregate every indicator over [first_month, last_month] for the given forces (all if None).
 
@@ -134,11 +142,17 @@ def monthly_figures(
     ``district_code``) instead of the LSOA: when no LSOA rows are wanted this makes the
     engine's hash table a few thousand groups instead of millions (a national pack is then
     several times faster).
+
+    With ``places`` (force, lsoa_code, district_code, district, area: the LSOAs of each
+    force's districts and areas) the monthly median/P90 of every series at
+    ``value_levels`` is computed in the engine (:func:`_value_series`); ``value_months``
+    then limits the row values pulled to the months the pack's tests compare.
     """
     tables = sorted({i.table for i in indicators})
     wide: dict[str, pd.DataFrame] = {}
     coverage_parts: list[pd.DataFrame] = []
     value_parts: list[pd.DataFrame] = []
+    series_parts: list[pd.DataFrame] = []
     existing = set(con.list_tables())
     references: dict[tuple[str, str, str], pd.DataFrame] = {}
     for table in tables:
@@ -179,9 +193,13 @@ def monthly_figures(
         coverage_parts.append(cov.rename(columns={"_rows": "rows"}))
         wide[table] = grouped.drop(columns="_rows")
         # the row values behind every median/P90 indicator of the table, in one query
-        df = _row_values(t, [i for i in mine if i.measure in {"median", "p90"} and i.value], has_lsoa)
+        valued = [i for i in mine if i.measure in {"median", "p90"} and i.value]
+        pulled = t if value_months is None else t.filter(t.month.isin(sorted(set(value_months))))
+        df = _row_values(pulled, valued, has_lsoa) if valued and (value_months is None or value_months) else None
         if df is not None:
             value_parts.append(df)
+        if places is not None and valued:
+            series_parts.append(_value_series(t, valued, has_lsoa, places, value_levels))
     coverage = (
         pd.concat(coverage_parts, ignore_index=True)
         if coverage_parts
@@ -192,20 +210,15 @@ def monthly_figures(
         if value_parts
         else pd.DataFrame(columns=["indicator", "force", "lsoa_code", "month", "value"])
     )
-    return MonthlyFigures(wide, coverage, values)
+    value_series = None
+    if places is not None:
+        value_series = (pd.concat(series_parts, ignore_index=True) if series_parts
+                        else pd.DataFrame(columns=[*SERIES_KEYS, "month", "num", "den"]))
+    return MonthlyFigures(wide, coverage, values, value_series)
 
 
-def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.DataFrame | None:
-    """The row values behind the median/P90 indicators of one table: one query, each row once.
-
-    Several indicators read the same rows (the median and the P90 of immediate response,
-    the median of each category group within it), so the engine sends each row once with a
-    flag per distinct filter, and the rows are given to each indicator here. Columns:
-    indicator, force, lsoa_code, month, value, sorted so the order does not depend on the
-    engine (the medians do not depend on it, the bootstrap's resampling does).
-    """
-    if not indicators:
-        return None
+def _flagged_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> tuple[Any, list[tuple[tuple[Condition, ...], str]]]:
+    """Each row behind some median/P90 indicator once, with a flag per distinct (filter, value column)."""
     groups: list[tuple[tuple[Condition, ...], str]] = []
     for ind in indicators:
         if (ind.where, str(ind.value)) not in groups:
@@ -223,7 +236,30 @@ def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.D
         v = t.filter(hit)
         lsoa = v.lsoa_code if has_lsoa else ibis.null().cast("string")
         selects.append(v.select(force=v.force, lsoa_code=lsoa, month=v.month, value=v[column].cast("float64"), **flags))
-    rows = (ibis.union(*selects) if len(selects) > 1 else selects[0]).to_pandas()
+    return (ibis.union(*selects) if len(selects) > 1 else selects[0]), groups
+
+
+#: the keys of a median/P90 series (as :func:`thrv.indicators.medians.assign_levels` gives them)
+SERIES_KEYS = ["indicator", "level", "force", "area", "area_code"]
+
+
+def _quantile_q(ind: Indicator) -> float:
+    return 0.9 if ind.measure == "p90" else 0.5
+
+
+def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.DataFrame | None:
+    """The row values behind the median/P90 indicators of one table: one query, each row once.
+
+    Several indicators read the same rows (the median and the P90 of immediate response,
+    the median of each category group within it), so the engine sends each row once with a
+    flag per distinct filter, and the rows are given to each indicator here. Columns:
+    indicator, force, lsoa_code, month, value, sorted so the order does not depend on the
+    engine (the medians do not depend on it, the bootstrap's resampling does).
+    """
+    if not indicators:
+        return None
+    union, groups = _flagged_values(t, indicators, has_lsoa)
+    rows = union.to_pandas()
     rows["month"] = pd.to_datetime(rows["month"]).dt.date
     parts = []
     for ind in indicators:
@@ -232,6 +268,95 @@ def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.D
     df = pd.concat(parts, ignore_index=True)[["indicator", "force", "lsoa_code", "month", "value"]]
     df = df.sort_values(["indicator", "force", "lsoa_code", "month", "value"], kind="stable", na_position="last")
     return df.reset_index(drop=True)
+
+
+def _value_series(
+    t: Any, indicators: Sequence[Indicator], has_lsoa: bool, places: pd.DataFrame, levels: Sequence[str]
+) -> pd.DataFrame:
+    """The monthly median/P90 of every series at ``levels``, from order statistics the engine picks.
+
+    A quantile does not add up, so each level's comes from its own rows: the engine joins
+    each row to its district and area (``places``, a small table), ranks the values of each
+    series and month, and returns only the ranks next to each quantile's position with the
+    count. The interpolation is done here as pandas' grouped quantile does it (linear:
+    x_(j) + (x_(j+1) − x_(j))·f with h = q(n − 1), j = ⌊h⌋, f = h − j, ranks from 0), so the
+    figures are the same to the last bit on every engine: Spark's ``percentile_approx`` is
+    not exact, and engines' own interpolations may round differently. Rows come ordered as
+    :func:`thrv.indicators.medians.monthly_series` orders them.
+    """
+    columns = [*SERIES_KEYS, "month", "num", "den"]
+    levels = [lv for lv in ("force", "district", "area") if lv in levels]
+    if not levels:
+        return pd.DataFrame(columns=columns)
+    union, groups = _flagged_values(t, indicators, has_lsoa)
+    located = None
+    if has_lsoa and {"district", "area"} & set(levels):
+        pl = places[["force", "lsoa_code", "district_code", "district", "area"]].astype(object)
+        pl = pl.where(pl.notna(), None)
+        located = union.filter(union.lsoa_code.notnull()).join(
+            ibis.memtable(pl, schema={c: "string" for c in pl.columns}), ["force", "lsoa_code"])
+    selects = []
+    for k in range(len(groups)):
+        flag = f"f{k}"
+        for level in levels:
+            if level == "force":
+                v, area, code = union, union.force, ibis.literal("")
+            elif located is None:
+                continue
+            elif level == "district":
+                v, area, code = located, located.district, located.district_code
+            else:
+                v = located.filter(located.area.notnull())
+                area, code = v.area, ibis.literal("")
+            v = v.filter(v[flag])
+            selects.append(v.select(g=ibis.literal(k), level=ibis.literal(level), force=v.force,
+                                    area=area.cast("string"), area_code=code.cast("string"),
+                                    lsoa_code=v.lsoa_code.cast("string"), month=v.month, value=v.value))
+    u = ibis.union(*selects) if len(selects) > 1 else selects[0]
+    part = ["g", "level", "force", "area", "area_code", "month"]
+    ranked = u.mutate(
+        rank=ibis.row_number().over(group_by=[u[c] for c in part], order_by=u.value),
+        n=u.value.count().over(group_by=[u[c] for c in part]),
+        first_lsoa=u.lsoa_code.min().over(group_by=[u[c] for c in part]),
+    )
+    near = None
+    for k in range(len(groups)):
+        for q in sorted({_quantile_q(i) for i in indicators if (i.where, str(i.value)) == groups[k]}):
+            pos = ((ranked.n - 1).cast("float64") * q).floor()
+            hit = (ranked.g == k) & (ranked["rank"] >= pos - 1) & (ranked["rank"] <= pos + 1)
+            near = hit if near is None else near | hit
+    rows = ranked.filter(near).select(*part, "rank", "value", "n", "first_lsoa").to_pandas()
+    rows["month"] = pd.to_datetime(rows["month"]).dt.date
+    at = rows.set_index([*part, "rank"])["value"]
+    heads = rows.drop_duplicates(part)
+    out = []
+    for ind in indicators:
+        q = _quantile_q(ind)
+        mine = heads[heads["g"] == groups.index((ind.where, str(ind.value)))]
+        n = mine["n"].to_numpy(dtype=np.int64)
+        h = q * (n - 1).astype(np.float64)
+        j = h.astype(np.int64)
+        frac = h % 1
+        keys = [mine[c].to_numpy() for c in part]
+        low = at.reindex(pd.MultiIndex.from_arrays([*keys, j])).to_numpy(dtype=np.float64)
+        high = at.reindex(pd.MultiIndex.from_arrays([*keys, j + 1])).to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            num = np.where(frac == 0.0, low, low + (high - low) * frac)
+        out.append(pd.DataFrame({
+            "indicator": ind.id, "level": mine["level"].to_numpy(), "force": mine["force"].to_numpy(),
+            "area": mine["area"].to_numpy(), "area_code": mine["area_code"].to_numpy(), "month": mine["month"].to_numpy(),
+            "num": num, "den": np.nan, "_measure": 0 if ind.measure == "median" else 1,
+            "_level": mine["level"].map({"force": 0, "district": 1, "area": 2}).to_numpy(),
+            "_first": mine["first_lsoa"].to_numpy(),
+        }))
+    if not out:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(out, ignore_index=True)
+    # the order monthly_series gives: by measure, level, then each series-month where its
+    # first value comes in the values' order (indicator, force, lsoa_code, month)
+    frame = frame.sort_values(["_measure", "_level", "indicator", "force", "_first", "month"],
+                              kind="stable", na_position="last")
+    return frame[columns].reset_index(drop=True)
 
 
 def distinct_values(con: Any, table: str, column: str) -> list[str]:

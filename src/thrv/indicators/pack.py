@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -399,6 +399,23 @@ def first_month_needed(month: dt.date, options: CompareOptions) -> dt.date:
     return min(add_months(month, -47), add_months(baseline_end_for(month, options), -11))
 
 
+def compared_months(month: dt.date, options: CompareOptions) -> list[dt.date]:
+    """The months whose row values a pack's median/P90 tests read (see indicators.medians).
+
+    The current month, the 36 before it (the 1- and 3-year averages, the same month in
+    earlier years, the rolling 12 months) and the baseline's 12.
+    """
+    b_end = baseline_end_for(month, options)
+    months = {add_months(month, -k) for k in range(37)} | {add_months(b_end, -k) for k in range(12)}
+    return sorted(months)
+
+
+def places_of(hierarchy: Hierarchy) -> pd.DataFrame:
+    """force, lsoa_code, district_code, district, area: where each LSOA's values count."""
+    lsoas = hierarchy.lsoas[["force", "lsoa_code", "district_code", "district"]]
+    return lsoas.merge(hierarchy.districts[["force", "district_code", "area"]], on=["force", "district_code"], how="left")
+
+
 def load_inputs(
     store: Any,
     first: dt.date,
@@ -406,8 +423,14 @@ def load_inputs(
     levels: Sequence[str] = LEVELS,
     indicator_files: Sequence[Path] | None = None,
     areas_file: Path | None = None,
+    value_months: Collection[dt.date] | None = None,
 ) -> PackInputs:
-    """Read what packs for months in ``first..last`` need from an open store."""
+    """Read what packs for months in ``first..last`` need from an open store.
+
+    The monthly medians and P90s are computed in the engine; the row values behind them
+    (which the Mann-Whitney and bootstrap tests compare) are pulled for ``value_months``
+    only when given (:func:`compared_months` of the one pack to be built), else for every month.
+    """
     unknown = set(levels) - set(LEVELS)
     if unknown:
         raise ValueError(f"unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
@@ -426,7 +449,8 @@ def load_inputs(
     if not forces:
         raise ValueError("the store holds no records: run `thrv ingest` first")
     hierarchy = build_hierarchy(forces, areas_file)
-    figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels)
+    figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels,
+                              places=places_of(hierarchy), value_levels=levels, value_months=value_months)
     return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last, latest_months(con, tables, facts))
 
 
@@ -451,7 +475,9 @@ def build_pack(
     b_end = baseline_end_for(month, options)
     first = first_month_needed(month, options)
     if inputs is None:
-        inputs = load_inputs(store, first, month, levels, indicator_files, areas_file)
+        # the publish step counts the values behind every month's median, so it gets them all
+        inputs = load_inputs(store, first, month, levels, indicator_files, areas_file,
+                             value_months=compared_months(month, options) if publish is None else None)
     elif inputs.first > first or inputs.last < month or set(levels) - set(inputs.levels) or (
         "lsoa" in levels) != ("lsoa" in inputs.levels):
         raise ValueError(f"the pack inputs hold {inputs.first:%Y-%m} to {inputs.last:%Y-%m} at levels "
@@ -462,7 +488,11 @@ def build_pack(
     if tuple(levels) not in inputs.rolled:
         series = roll_up(figures, hierarchy, levels)
         assigned = assign_levels(figures.values, hierarchy, levels)
-        if not assigned.empty:
+        if figures.value_series is not None:
+            medians = figures.value_series[figures.value_series["level"].isin(list(levels))]
+            if not medians.empty:
+                series = pd.concat([series, medians], ignore_index=True)
+        elif not assigned.empty:
             series = pd.concat([series, monthly_series(assigned, indicators)], ignore_index=True)
         with_lsoa = {
             t for t, w in figures.wide.items()
