@@ -6,11 +6,14 @@ Default store: the demo store of ``make demo`` (the bundled real sample plus 24 
 months of force extracts, seed 1), built in --work if absent. Counts every query the pack
 sends to the engine (Ibis's execute and to_pyarrow on DuckDB) and the rows each returns:
 
-- thrv: the pack as it runs (one query per table and question; the row values behind the
-  median/P90 indicators once per row, with a flag per filter);
-- plain: the same pack with those values pulled by one query per indicator.
+- thrv: the pack as it runs (one query per table and question; the monthly medians/P90s
+  computed in the engine; the row values behind them pulled once per row, with a flag per
+  filter, and only for the months the Mann-Whitney/bootstrap tests compare);
+- all months: as before, every row value of the 48-month window pulled and the monthly
+  medians/P90s computed from them in pandas;
+- plain: as all months, with the values pulled by one query per indicator.
 
-The pack.csv of both is compared byte for byte. Run it with an older checkout's ``src``
+The pack.csv of all three is compared byte for byte. Run it with an older checkout's ``src``
 first on PYTHONPATH to count that version (the plain variant needs this one's code).
 """
 
@@ -38,12 +41,12 @@ def build_demo(db: Path) -> None:
         subprocess.run([*thrv, *args], check=True, capture_output=True)
 
 
-def count_pack(db: Path, month: str, plain: bool, out: Path) -> dict[str, Any]:
+def count_pack(db: Path, month: str, variant: str, out: Path) -> dict[str, Any]:
     import ibis
     import ibis.backends.duckdb as duck
     import pandas as pd
 
-    from thrv.indicators import aggregate
+    from thrv.indicators import aggregate, pack as pack_module
     from thrv.indicators.pack import build_pack
     from thrv.report.files import write_csv
     from thrv.report.model import CONTRACT_COLUMNS, pack_model
@@ -78,7 +81,11 @@ def count_pack(db: Path, month: str, plain: bool, out: Path) -> dict[str, Any]:
 
     for name, method in originals.items():
         setattr(duck.Backend, name, wrap(method))
-    if plain:
+    saved = (aggregate._row_values, pack_module.compared_months, pack_module.places_of)
+    if variant != "thrv":  # every month's values, medians in pandas
+        pack_module.compared_months = lambda *a: None  # type: ignore[assignment]
+        pack_module.places_of = lambda *a: None  # type: ignore[assignment]
+    if variant == "plain":
         aggregate._row_values = per_indicator  # type: ignore[attr-defined]
     started = time.perf_counter()
     with connect(db) as store:
@@ -86,6 +93,7 @@ def count_pack(db: Path, month: str, plain: bool, out: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     for name, method in originals.items():
         setattr(duck.Backend, name, method)
+    aggregate._row_values, pack_module.compared_months, pack_module.places_of = saved  # type: ignore[assignment]
     model = pack_model(pack)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS)
@@ -104,16 +112,17 @@ def main() -> None:
         build_demo(db)
     print(f"store {db}, pack {args.month} at force, area and district; load average {os.getloadavg()[0]:.1f}")
     results = {}
-    from thrv.indicators import aggregate
+    from thrv.indicators import pack as pack_module
 
-    variants = ["thrv", "plain"] if hasattr(aggregate, "_row_values") else ["thrv"]
+    variants = ["thrv", "all months", "plain"] if hasattr(pack_module, "compared_months") else ["thrv"]
     for variant in variants:
         # each variant in this process, one after the other (the counts do not depend on timing)
-        results[variant] = count_pack(db, args.month, variant == "plain", args.work / f"rt-{variant}")
+        results[variant] = count_pack(db, args.month, variant, args.work / f"rt-{variant.replace(' ', '-')}")
         r = results[variant]
-        print(f"{variant:6s} {r['queries']:4d} round trips  {r['rows']:>10,} rows pulled  {r['seconds']:6.1f} s")
-    if len(results) == 2:
-        same = (args.work / "rt-thrv" / "pack.csv").read_bytes() == (args.work / "rt-plain" / "pack.csv").read_bytes()
+        print(f"{variant:10s} {r['queries']:4d} round trips  {r['rows']:>10,} rows pulled  {r['seconds']:6.1f} s")
+    if len(results) > 1:
+        first = (args.work / "rt-thrv" / "pack.csv").read_bytes()
+        same = all((args.work / f"rt-{v.replace(' ', '-')}" / "pack.csv").read_bytes() == first for v in variants[1:])
         print(f"pack.csv identical: {same}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

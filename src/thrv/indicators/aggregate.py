@@ -252,14 +252,18 @@ def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.D
 
     Several indicators read the same rows (the median and the P90 of immediate response,
     the median of each category group within it), so the engine sends each row once with a
-    flag per distinct filter, and the rows are given to each indicator here. Columns:
+    flag per distinct filter (and identical rows once with their count), and the rows are
+    given to each indicator here. Columns:
     indicator, force, lsoa_code, month, value, sorted so the order does not depend on the
     engine (the medians do not depend on it, the bootstrap's resampling does).
     """
     if not indicators:
         return None
     union, groups = _flagged_values(t, indicators, has_lsoa)
-    rows = union.to_pandas()
+    # rows alike in every column come once with their number of copies (calls have no LSOA
+    # and whole-second waits: a force-month's 101 calls are a few hundred distinct rows)
+    counted = union.group_by(list(union.columns)).aggregate(copies=_.count()).to_pandas()
+    rows = counted.loc[counted.index.repeat(counted["copies"].to_numpy())].drop(columns="copies")
     rows["month"] = pd.to_datetime(rows["month"]).dt.date
     parts = []
     for ind in indicators:
@@ -289,30 +293,34 @@ def _value_series(
     if not levels:
         return pd.DataFrame(columns=columns)
     union, groups = _flagged_values(t, indicators, has_lsoa)
-    located = None
-    if has_lsoa and {"district", "area"} & set(levels):
-        pl = places[["force", "lsoa_code", "district_code", "district", "area"]].astype(object)
-        pl = pl.where(pl.notna(), None)
-        located = union.filter(union.lsoa_code.notnull()).join(
-            ibis.memtable(pl, schema={c: "string" for c in pl.columns}), ["force", "lsoa_code"])
-    selects = []
-    for k in range(len(groups)):
-        flag = f"f{k}"
-        for level in levels:
-            if level == "force":
-                v, area, code = union, union.force, ibis.literal("")
-            elif located is None:
-                continue
-            elif level == "district":
-                v, area, code = located, located.district, located.district_code
-            else:
-                v = located.filter(located.area.notnull())
-                area, code = v.area, ibis.literal("")
-            v = v.filter(v[flag])
-            selects.append(v.select(g=ibis.literal(k), level=ibis.literal(level), force=v.force,
-                                    area=area.cast("string"), area_code=code.cast("string"),
-                                    lsoa_code=v.lsoa_code.cast("string"), month=v.month, value=v.value))
-    u = ibis.union(*selects) if len(selects) > 1 else selects[0]
+    flags = [f"f{k}" for k in range(len(groups))]
+    common = {"lsoa_code": union.lsoa_code.cast("string"), "month": union.month, "value": union.value,
+              **{f: union[f] for f in flags}}
+    branches = []
+    if "force" in levels:
+        branches.append(union.select(level=ibis.literal("force"), force=union.force, area=union.force,
+                                     area_code=ibis.literal(""), **common))
+    # each LSOA's district and area, one row per level: a small table the rows are joined to
+    long = []
+    if "district" in levels:
+        long.append(places.assign(level="district", area=places["district"], area_code=places["district_code"]))
+    if "area" in levels:
+        long.append(places.dropna(subset=["area"]).assign(level="area", area_code=""))
+    if has_lsoa and long:
+        pl = pd.concat(long, ignore_index=True)[["force", "lsoa_code", "level", "area", "area_code"]].astype(object)
+        pl = ibis.memtable(pl.where(pl.notna(), None), schema={c: "string" for c in pl.columns})
+        located = union.filter(union.lsoa_code.notnull()).join(pl, ["force", "lsoa_code"])
+        branches.append(located.select(level=located.level, force=located.force, area=located.area,
+                                       area_code=located.area_code,
+                                       **{k: located[k] for k in ("lsoa_code", "month", "value", *flags)}))
+    if not branches:
+        return pd.DataFrame(columns=columns)
+    e = ibis.union(*branches) if len(branches) > 1 else branches[0]
+    # each row once per filter group it passes
+    g = ibis.memtable(pd.DataFrame({"g": np.arange(len(groups), dtype=np.int64)}))
+    x = e.cross_join(g)
+    x = x.filter(ibis.cases(*[(x.g == k, x[f]) for k, f in enumerate(flags)], else_=False))
+    u = x.select("g", "level", "force", "area", "area_code", "lsoa_code", "month", "value")
     part = ["g", "level", "force", "area", "area_code", "month"]
     ranked = u.mutate(
         rank=ibis.row_number().over(group_by=[u[c] for c in part], order_by=u.value),
