@@ -124,6 +124,50 @@ def _translate(
     return tuple(out)
 
 
+#: an IN-list longer than this is tested by a join to a small table of its values: the
+#: engine compares a value with each listed one in turn (the 15 outcomes where prosecution
+#: is possible cost DuckDB several times one comparison over tens of millions of rows),
+#: where a hash join looks it up once
+JOIN_LISTS_OVER = 6
+
+
+def _join_long_lists(t: Any, indicators: Sequence[Indicator]) -> tuple[Any, list[Indicator]]:
+    """Long IN-lists on text columns as a left join to a table of their values.
+
+    Each list becomes a column that is "y" where the row's value is listed and missing
+    where it is not (or the row's own value is missing), so ``column IN list`` becomes
+    ``marker = 'y'`` and its negation (a missing value passes it, see :func:`_predicate`)
+    ``marker IS NULL OR marker <> 'y'``: the same rows.
+    """
+    markers: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def key(c: Condition) -> tuple[str, tuple[str, ...]] | None:
+        if len(c.values) <= JOIN_LISTS_OVER or c.column not in t.columns or not t[c.column].type().is_string():
+            return None
+        return c.column, tuple(sorted({str(v) for v in c.values}))
+
+    for ind in indicators:
+        for c in (*ind.where, *ind.numerator):
+            k = key(c)
+            if k is not None and k not in markers:
+                markers[k] = f"_in{len(markers)}"
+    if not markers:
+        return t, list(indicators)
+    for (column, values), name in markers.items():
+        listed = ibis.memtable(pd.DataFrame({f"{name}_value": list(values), name: "y"}),
+                               schema={f"{name}_value": "string", name: "string"})
+        t = t.left_join(listed, t[column] == listed[f"{name}_value"]).select(*t.columns, name)
+
+    def swap(conds: tuple[Condition, ...]) -> tuple[Condition, ...]:
+        out = []
+        for c in conds:
+            k = key(c)
+            out.append(c if k is None else Condition(markers[k], ("y",), c.negate))
+        return tuple(out)
+
+    return t, [replace(i, where=swap(i.where), numerator=swap(i.numerator)) for i in indicators]
+
+
 def monthly_figures(
     con: Any,
     indicators: Sequence[Indicator],
@@ -170,7 +214,22 @@ def monthly_figures(
         by_district = by_district_grain and "district_code" in t.columns
         if by_district:
             keys = ["force", "district_code", "month"]
+        t, mine = _join_long_lists(t, mine)
+        # each distinct aggregate once (the denominators of outcome rates are often the
+        # numerator of another indicator), copied to every column that wants it
         metrics: dict[str, Any] = {"_rows": _.count()}
+        names: list[str] = ["_rows"]
+        same: dict[str, str] = {}
+        seen: dict[tuple[Any, ...], str] = {}
+
+        def add(name: str, key: tuple[Any, ...], make: Any) -> None:
+            names.append(name)
+            if key in seen:
+                same[name] = seen[key]
+            else:
+                seen[key] = name
+                metrics[name] = make()
+
         for ind in mine:
             if ind.measure in {"median", "p90"}:
                 continue
@@ -178,13 +237,18 @@ def monthly_figures(
             if ind.measure == "count" and ind.count_distinct:
                 # e.g. crimes, not outcome rows: one crime can have several outcome rows in a
                 # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
-                metrics[f"n|{ind.id}"] = t[ind.count_distinct].nunique(where=where)
+                add(f"n|{ind.id}", ("distinct", ind.count_distinct, ind.where),
+                    lambda c=ind.count_distinct, w=where: t[c].nunique(where=w))
             elif ind.measure == "count":
-                metrics[f"n|{ind.id}"] = t.count(where=where)
+                add(f"n|{ind.id}", ("count", ind.where), lambda w=where: t.count(where=w))
             else:
-                metrics[f"n|{ind.id}"] = t.count(where=where & _predicate(t, ind.numerator))
-                metrics[f"d|{ind.id}"] = t.count(where=where)
+                add(f"n|{ind.id}", ("count", ind.where, ind.numerator),
+                    lambda w=where, i=ind: t.count(where=w & _predicate(t, i.numerator)))
+                add(f"d|{ind.id}", ("count", ind.where), lambda w=where: t.count(where=w))
         grouped = t.group_by(keys).aggregate(**metrics).to_pandas()
+        for name, source in same.items():
+            grouped[name] = grouped[source]
+        grouped = grouped[[*keys, *names]]
         if not has_lsoa or by_district:
             grouped["lsoa_code"] = None
         grouped["month"] = pd.to_datetime(grouped["month"]).dt.date
