@@ -124,46 +124,45 @@ def _translate(
     return tuple(out)
 
 
-#: an IN-list longer than this is tested by a join to a small table of its values: the
+#: a text column whose conditions name more values than this is looked up once per row by
+#: a join to a small table numbering those values, and the conditions compare numbers: the
 #: engine compares a value with each listed one in turn (the 15 outcomes where prosecution
-#: is possible cost DuckDB several times one comparison over tens of millions of rows),
-#: where a hash join looks it up once
-JOIN_LISTS_OVER = 6
+#: is possible, the 14 crime types, over tens of millions of rows), a hash join looks it up once
+CODE_COLUMNS_OVER = 6
 
 
-def _join_long_lists(t: Any, indicators: Sequence[Indicator]) -> tuple[Any, list[Indicator]]:
-    """Long IN-lists on text columns as a left join to a table of their values.
+def _code_columns(t: Any, indicators: Sequence[Indicator]) -> tuple[Any, list[Indicator]]:
+    """Conditions on text columns naming many values, rewritten on a numbered copy of the column.
 
-    Each list becomes a column that is "y" where the row's value is listed and missing
-    where it is not (or the row's own value is missing), so ``column IN list`` becomes
-    ``marker = 'y'`` and its negation (a missing value passes it, see :func:`_predicate`)
-    ``marker IS NULL OR marker <> 'y'``: the same rows.
+    The copy holds the value's number where the value is named by some condition and is
+    missing elsewhere (a value no condition names, or a missing value), so ``column IN
+    list`` becomes ``code IN numbers`` and its negation (a missing value passes it, see
+    :func:`_predicate`) ``code IS NULL OR code NOT IN numbers``: the same rows.
     """
-    markers: dict[tuple[str, tuple[str, ...]], str] = {}
-
-    def key(c: Condition) -> tuple[str, tuple[str, ...]] | None:
-        if len(c.values) <= JOIN_LISTS_OVER or c.column not in t.columns or not t[c.column].type().is_string():
-            return None
-        return c.column, tuple(sorted({str(v) for v in c.values}))
-
+    named: dict[str, set[str]] = {}
     for ind in indicators:
         for c in (*ind.where, *ind.numerator):
-            k = key(c)
-            if k is not None and k not in markers:
-                markers[k] = f"_in{len(markers)}"
-    if not markers:
+            if c.column in t.columns and t[c.column].type().is_string():
+                named.setdefault(c.column, set()).update(str(v) for v in c.values)
+    coded = {col: sorted(vals) for col, vals in named.items() if len(vals) > CODE_COLUMNS_OVER}
+    if not coded:
         return t, list(indicators)
-    for (column, values), name in markers.items():
-        listed = ibis.memtable(pd.DataFrame({f"{name}_value": list(values), name: "y"}),
-                               schema={f"{name}_value": "string", name: "string"})
-        t = t.left_join(listed, t[column] == listed[f"{name}_value"]).select(*t.columns, name)
+    columns = list(t.columns)
+    for k, (column, values) in enumerate(coded.items()):
+        name = f"_code{k}"
+        numbers = ibis.memtable(pd.DataFrame({f"{name}_value": values, name: np.arange(len(values), dtype=np.int64)}),
+                                schema={f"{name}_value": "string", name: "int64"})
+        t = t.left_join(numbers, t[column] == numbers[f"{name}_value"]).select(*columns, name)
+        columns.append(name)
+    index = {col: {v: i for i, v in enumerate(vals)} for col, vals in coded.items()}
+    code_of = {col: f"_code{k}" for k, col in enumerate(coded)}
 
     def swap(conds: tuple[Condition, ...]) -> tuple[Condition, ...]:
-        out = []
-        for c in conds:
-            k = key(c)
-            out.append(c if k is None else Condition(markers[k], ("y",), c.negate))
-        return tuple(out)
+        return tuple(
+            Condition(code_of[c.column], tuple(sorted({index[c.column][str(v)] for v in c.values})), c.negate)
+            if c.column in coded else c
+            for c in conds
+        )
 
     return t, [replace(i, where=swap(i.where), numerator=swap(i.numerator)) for i in indicators]
 
@@ -214,7 +213,7 @@ def monthly_figures(
         by_district = by_district_grain and "district_code" in t.columns
         if by_district:
             keys = ["force", "district_code", "month"]
-        t, mine = _join_long_lists(t, mine)
+        t, mine = _code_columns(t, mine)
         # each distinct aggregate once (the denominators of outcome rates are often the
         # numerator of another indicator), copied to every column that wants it
         metrics: dict[str, Any] = {"_rows": _.count()}
