@@ -256,7 +256,8 @@ def monthly_figures(
         coverage_parts.append(cov.rename(columns={"_rows": "rows"}))
         wide[table] = grouped.drop(columns="_rows")
         # the row values behind every median/P90 indicator of the table, in one query
-        valued = [i for i in mine if i.measure in {"median", "p90"} and i.value]
+        # (no question at all where the window holds no rows)
+        valued = [i for i in mine if i.measure in {"median", "p90"} and i.value] if len(grouped) else []
         pulled = t if value_months is None else t.filter(t.month.isin(sorted(set(value_months))))
         df = _row_values(pulled, valued, has_lsoa) if valued and (value_months is None or value_months) else None
         if df is not None:
