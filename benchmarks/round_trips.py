@@ -46,7 +46,8 @@ def count_pack(db: Path, month: str, variant: str, out: Path) -> dict[str, Any]:
     import ibis.backends.duckdb as duck
     import pandas as pd
 
-    from thrv.indicators import aggregate, pack as pack_module
+    from thrv.indicators import aggregate
+    from thrv.indicators import pack as pack_module
     from thrv.indicators.pack import build_pack
     from thrv.report.files import write_csv
     from thrv.report.model import CONTRACT_COLUMNS, pack_model

@@ -214,36 +214,7 @@ def monthly_figures(
         if by_district:
             keys = ["force", "district_code", "month"]
         t, mine = _code_columns(t, mine)
-        # each distinct aggregate once (the denominators of outcome rates are often the
-        # numerator of another indicator), copied to every column that wants it
-        metrics: dict[str, Any] = {"_rows": _.count()}
-        names: list[str] = ["_rows"]
-        same: dict[str, str] = {}
-        seen: dict[tuple[Any, ...], str] = {}
-
-        def add(name: str, key: tuple[Any, ...], make: Any) -> None:
-            names.append(name)
-            if key in seen:
-                same[name] = seen[key]
-            else:
-                seen[key] = name
-                metrics[name] = make()
-
-        for ind in mine:
-            if ind.measure in {"median", "p90"}:
-                continue
-            where = _predicate(t, ind.where)
-            if ind.measure == "count" and ind.count_distinct:
-                # e.g. crimes, not outcome rows: one crime can have several outcome rows in a
-                # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
-                add(f"n|{ind.id}", ("distinct", ind.count_distinct, ind.where),
-                    lambda c=ind.count_distinct, w=where: t[c].nunique(where=w))
-            elif ind.measure == "count":
-                add(f"n|{ind.id}", ("count", ind.where), lambda w=where: t.count(where=w))
-            else:
-                add(f"n|{ind.id}", ("count", ind.where, ind.numerator),
-                    lambda w=where, i=ind: t.count(where=w & _predicate(t, i.numerator)))
-                add(f"d|{ind.id}", ("count", ind.where), lambda w=where: t.count(where=w))
+        metrics, names, same = _metrics(t, mine)
         grouped = t.group_by(keys).aggregate(**metrics).to_pandas()
         for name, source in same.items():
             grouped[name] = grouped[source]
@@ -279,6 +250,42 @@ def monthly_figures(
         value_series = (pd.concat(series_parts, ignore_index=True) if series_parts
                         else pd.DataFrame(columns=[*SERIES_KEYS, "month", "num", "den"]))
     return MonthlyFigures(wide, coverage, values, value_series)
+
+
+def _metrics(t: Any, indicators: Sequence[Indicator]) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """The grouped aggregates of a table's count and proportion indicators, each distinct one once.
+
+    The denominators of outcome rates are often another indicator's numerator: the engine
+    computes such an aggregate once, and ``same`` (column -> the column computed) copies it.
+    Returns the aggregates, every column's name in order, and ``same``.
+    """
+    metrics: dict[str, Any] = {"_rows": _.count()}
+    names: list[str] = ["_rows"]
+    same: dict[str, str] = {}
+    seen: dict[tuple[Any, ...], str] = {}
+
+    def add(name: str, key: tuple[Any, ...], expr: Any) -> None:
+        names.append(name)
+        if key in seen:
+            same[name] = seen[key]
+        else:
+            seen[key] = name
+            metrics[name] = expr
+
+    for ind in indicators:
+        if ind.measure in {"median", "p90"}:
+            continue
+        where = _predicate(t, ind.where)
+        if ind.measure == "count" and ind.count_distinct:
+            # e.g. crimes, not outcome rows: one crime can have several outcome rows in a
+            # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
+            add(f"n|{ind.id}", ("distinct", ind.count_distinct, ind.where), t[ind.count_distinct].nunique(where=where))
+        elif ind.measure == "count":
+            add(f"n|{ind.id}", ("count", ind.where), t.count(where=where))
+        else:
+            add(f"n|{ind.id}", ("count", ind.where, ind.numerator), t.count(where=where & _predicate(t, ind.numerator)))
+            add(f"d|{ind.id}", ("count", ind.where), t.count(where=where))
+    return metrics, names, same
 
 
 def _flagged_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> tuple[Any, list[tuple[tuple[Condition, ...], str]]]:
@@ -372,7 +379,7 @@ def _value_series(
         long.append(places.dropna(subset=["area"]).assign(level="area", area_code=""))
     if has_lsoa and long:
         pl = pd.concat(long, ignore_index=True)[["force", "lsoa_code", "level", "area", "area_code"]].astype(object)
-        pl = ibis.memtable(pl.where(pl.notna(), None), schema={c: "string" for c in pl.columns})
+        pl = ibis.memtable(pl.where(pl.notna(), None), schema=dict.fromkeys(pl.columns, "string"))
         located = union.filter(union.lsoa_code.notnull()).join(pl, ["force", "lsoa_code"])
         branches.append(located.select(level=located.level, force=located.force, area=located.area,
                                        area_code=located.area_code,
