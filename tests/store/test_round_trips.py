@@ -191,3 +191,33 @@ def test_pack_csv_is_the_same_as_with_a_query_per_indicator(
     before = (tmp_path / "pack.csv").read_bytes()
     assert b"\n\"response_immediate_p90\",\"Cambridgeshire Constabulary\",\"force\",\"2025-12\",3" in before
     assert before == after
+
+
+def test_numbered_columns_and_two_step_counts_give_the_plain_counts(engine_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counts with text conditions looked up by a join and summed per crime type first, against
+    the plain one-step aggregate comparing the text (with a negated long list and a negated
+    single value, which a missing value passes)."""
+    from thrv.indicators.definitions import Condition
+
+    first, last = dt.date(2022, 1, 1), dt.date(2025, 12, 1)
+    with connect(engine_db) as store:
+        con = store.ibis()
+        indicators = [i for i in _indicators(con) if i.measure in {"count", "proportion"}]
+        possible = next(i for i in indicators if i.id == "prosecution_possible_rate")
+        extra = Indicator(id="not_possible_nor_drugs", title="x", measure="count", table="crimes",
+                          where=(Condition("crime_type", ("Drugs",), True), *(
+                              Condition(c.column, c.values, True) for c in possible.numerator)))
+        indicators.append(extra)
+        new = monthly_figures(con, indicators, first, last)
+        one_step = by_district = None
+        with monkeypatch.context() as patch:
+            patch.setattr(aggregate, "CODE_COLUMNS_OVER", 10**9)  # nothing numbered: one step, text compared
+            one_step = monthly_figures(con, indicators, first, last)
+            by_district = monthly_figures(con, indicators, first, last, by_district_grain=True)
+        new_district = monthly_figures(con, indicators, first, last, by_district_grain=True)
+    assert new.wide.keys() == one_step.wide.keys() and "crimes" in new.wide
+    for table in new.wide:
+        pd.testing.assert_frame_equal(new.wide[table], one_step.wide[table], check_exact=True)
+        pd.testing.assert_frame_equal(new_district.wide[table], by_district.wide[table], check_exact=True)
+    crimes = new.wide["crimes"]
+    assert crimes["n|not_possible_nor_drugs"].sum() > 0 and crimes["n|prosecution_possible_rate"].sum() > 0

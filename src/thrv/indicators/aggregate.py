@@ -4,7 +4,10 @@ The aggregation is one Ibis expression per source table: one scan computes every
 indicator's filtered counts as conditional aggregates. Ibis compiles it to the SQL of the
 connected engine, so the same code runs on the embedded DuckDB store and on a distributed
 engine for national data. The result is small (a few hundred thousand rows for a force) and
-the rest of the pack works on it in memory.
+the rest of the pack works on it in memory. Text columns that many conditions name are
+looked up once per row by a join and counted per value first (:func:`_code_columns`,
+:func:`_grouped`); the monthly medians/P90s are order statistics picked in the engine
+(:func:`_value_series`), and only the row values the tests compare are pulled.
 """
 
 from __future__ import annotations

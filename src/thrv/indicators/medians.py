@@ -11,6 +11,11 @@ in 90th percentiles (:func:`thrv.stats.quantiles.bootstrap_quantile_test`), neve
 median's. The rolling 12 months are compared with the baseline on the months the two do
 not share (:func:`thrv.indicators.compare.baseline_months`). Medians are given for the
 force, areas and districts only.
+
+The monthly medians/P90s of the charts and SPC are computed in the engine
+(:func:`thrv.indicators.aggregate._value_series`, equal to :func:`monthly_series` to the
+last bit); a pack pulls the row values only for the months its tests compare
+(:func:`thrv.indicators.pack.compared_months`).
 """
 
 from __future__ import annotations
