@@ -49,7 +49,7 @@ def export(
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     for t in result.tables:
-        parts = f", by {' and '.join(t.partitioned_by)}" if t.partitioned_by else ""
-        console.print(f"  {t.name}: {fmt_count(t.rows)} rows in {fmt_count(t.files)} file(s){parts}", highlight=False)
+        by = f", by {' and '.join(t.partitioned_by)}" if t.partitioned_by else ""
+        console.print(f"  {t.name}: {fmt_count(t.rows)} rows in {fmt_count(t.files)} file(s){by}", highlight=False)
     console.print(f"exported {fmt_count(result.rows)} rows in {len(result.tables)} tables to parquet://{result.path} "
                   f"in {result.seconds:.1f} s")
