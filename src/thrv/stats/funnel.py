@@ -74,12 +74,15 @@ def funnel(counts: Sequence[float], populations: Sequence[float], winsor: float 
         phi_hat = float(np.sum(zs**2) / n)
         if n * phi_hat > _chi2_95(n - 1):
             phi, over = phi_hat, True
-    method = (
+    return Funnel(theta * 1000.0, phi, over, z, _method(phi, over))
+
+
+def _method(phi: float, over: bool) -> str:
+    return (
         f"over-dispersed Poisson funnel (φ = {phi:.2f}, 10% winsorised z-scores; Spiegelhalter 2005)"
         if over
         else "Poisson funnel, exact limits (Spiegelhalter 2005)"
     )
-    return Funnel(theta * 1000.0, phi, over, z, method)
 
 
 def funnel_limits(f: Funnel, populations: np.ndarray, levels: Sequence[float] = LEVELS) -> dict[str, np.ndarray]:
@@ -144,48 +147,83 @@ def funnel_plots(
 ) -> list[FunnelPlot]:
     """:func:`funnel_plot` of many sets of units (counts, exposures) at once.
 
-    A national pack compares thousands of groups of similar areas; each has its own fit, but
-    their limits are computed together, one quantile call over every point and contour of
-    every plot, so the figures are those of one plot at a time, far faster.
+    A national pack compares thousands of groups of similar areas. Each plot keeps its own
+    fit, but the work is done on arrays of every plot together: the fits of plots with the
+    same number of units side by side, and the limits at every unit and contour point of
+    every plot from one quantile call. Each figure is computed by the same operations as for
+    one plot alone, so the results are the same floats.
     """
     if not plots:
         return []
-    fits, oks, rates, grids = [], [], [], []
-    for counts, exposures in plots:
-        o = np.asarray(counts, dtype=float)
-        e = np.asarray(exposures, dtype=float)
-        fits.append(funnel(o, e))
-        ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
-        oks.append(ok)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rates.append(np.where(ok, o / e * 1000.0, np.nan))
-        if ok.any():
-            lo, hi = float(e[ok].min()) * 0.8, float(e[ok].max()) * 1.1
-            grids.append((np.where(ok, e, 1.0), np.geomspace(max(lo, 1.0), max(hi, lo, 1.0), points)))
+    os = [np.asarray(c, dtype=float) for c, _ in plots]
+    es = [np.asarray(e, dtype=float) for _, e in plots]
+    oks = [np.isfinite(o) & np.isfinite(e) & (e > 0) for o, e in zip(os, es, strict=True)]
+    fits = _fits(os, es, oks)
+    sizes = [len(o) for o in os]
+    ok = np.concatenate(oks)
+    o, e = np.concatenate(os), np.concatenate(es)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(ok, o / e * 1000.0, np.nan)
+    drawn = [i for i, k in enumerate(oks) if k.any()]  # plots with a unit to draw contours around
+    grid = _grids([es[i][oks[i]] for i in drawn], points)
+    # the limits at each unit (its exposure; 1 where it has none), then on each drawn plot's grid
+    target = np.array([f.target for f in fits], dtype=float)
+    phi = np.array([f.phi for f in fits], dtype=float)
+    over = np.array([f.overdispersed for f in fits], dtype=bool)
+    per = np.concatenate([np.repeat(np.arange(len(plots)), sizes), np.repeat(np.asarray(drawn, dtype=int), points)])
+    limits = _limits(target[per], phi[per], over[per], np.concatenate([np.where(ok, e, 1.0), grid.ravel()]))
+    units = len(o)
+    places = _positions(rates, ok, {k: v[:units] for k, v in limits.items()})
+    (l95, u95, l998, u998), keys = [limits[k][units:].reshape(len(drawn), points).tolist() for k in limits], list(limits)
+    population = (grid / years).tolist()
+    contours: dict[int, list[dict[str, float]]] = {}
+    for j, i in enumerate(drawn):
+        contours[i] = [{"population": g, keys[0]: a, keys[1]: b, keys[2]: c, keys[3]: d}
+                       for g, a, b, c, d in zip(population[j], l95[j], u95[j], l998[j], u998[j], strict=True)]
+    ends = np.cumsum(sizes).tolist()
+    return [FunnelPlot(f, places[end - n:end], contours.get(i, [])) for i, (f, n, end) in enumerate(zip(fits, sizes, ends, strict=True))]
+
+
+def _fits(os: list[np.ndarray], es: list[np.ndarray], oks: list[np.ndarray], winsor: float = 0.1) -> list[Funnel]:
+    """:func:`funnel` of each plot; plots whose units all count and have the same number of
+    them are fitted side by side (row sums of a C-ordered array are the sums of each row alone)."""
+    fits: list[Funnel | None] = [None] * len(os)
+    by_size: dict[int, list[int]] = {}
+    for i, (o, ok) in enumerate(zip(os, oks, strict=True)):
+        if len(o) and ok.all():
+            by_size.setdefault(len(o), []).append(i)
         else:
-            grids.append((np.where(ok, e, 1.0), np.empty(0)))
-    # every population at which a limit is needed: each plot's units, then its contour grid
-    pops = [a for at, grid in grids for a in (at, grid)]
-    sizes = [len(a) for a in pops]
-    population = np.concatenate(pops)
-    per = np.repeat(np.arange(len(plots)), [len(at) + len(grid) for at, grid in grids])
-    target = np.array([f.target for f in fits], dtype=float)[per]
-    phi = np.array([f.phi for f in fits], dtype=float)[per]
-    over = np.array([f.overdispersed for f in fits], dtype=bool)[per]
-    limits = _limits(target, phi, over, population)
-    pieces = {k: np.split(v, np.cumsum(sizes)[:-1]) for k, v in limits.items()}
-    out = []
-    for i, (f, ok, rate, (_, grid)) in enumerate(zip(fits, oks, rates, grids, strict=True)):
-        at = {k: v[2 * i] for k, v in pieces.items()}
-        places = _positions(rate, ok, at)
-        if not ok.any():
-            out.append(FunnelPlot(f, places, []))
-            continue
-        lim = {k: v[2 * i + 1].tolist() for k, v in pieces.items()}
-        pop = (grid / years).tolist()
-        contours = [{"population": pop[j], **{k: v[j] for k, v in lim.items()}} for j in range(len(pop))]
-        out.append(FunnelPlot(f, places, contours))
-    return out
+            fits[i] = funnel(o, es[i], winsor)
+    for n, idx in by_size.items():
+        o, pop = np.stack([os[i] for i in idx]), np.stack([es[i] for i in idx])
+        theta = o.sum(axis=1) / pop.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (o - theta[:, None] * pop) / np.sqrt(theta[:, None] * pop)
+        phi, over = np.ones(len(idx)), np.zeros(len(idx), dtype=bool)
+        if n >= 3:
+            zs = np.sort(z, axis=1)
+            k = int(np.floor(winsor * n))
+            if k:
+                zs = np.clip(zs, zs[:, k:k + 1], zs[:, n - 1 - k:n - k])
+            phi_hat = np.sum(zs**2, axis=1) / n
+            over = (theta > 0) & (n * phi_hat > _chi2_95(n - 1))
+            phi = np.where(over, phi_hat, 1.0)
+        for i, t, ph, ov, zi in zip(idx, theta.tolist(), phi.tolist(), over.tolist(), z, strict=True):
+            fits[i] = Funnel(t * 1000.0, ph, ov, zi, _method(ph, ov))
+    return [f for f in fits if f is not None]
+
+
+def _grids(exposures: list[np.ndarray], points: int) -> np.ndarray:
+    """Each plot's contour grid: ``points`` populations, geometric, from 0.8 × its smallest
+    exposure to 1.1 × its largest (at least 1), one row per plot."""
+    if not exposures:
+        return np.empty((0, points))
+    lo = np.array([x.min() for x in exposures]) * 0.8
+    hi = np.array([x.max() for x in exposures]) * 1.1
+    start, stop = np.maximum(lo, 1.0), np.maximum(np.maximum(hi, lo), 1.0)
+    if (np.log10(start) == np.log10(stop)).any():  # linspace takes another path for a zero step
+        return np.array([np.geomspace(a, b, points) for a, b in zip(start.tolist(), stop.tolist(), strict=True)])
+    return np.geomspace(start, stop, points, axis=1)
 
 
 def _limits(target: np.ndarray, phi: np.ndarray, over: np.ndarray, population: np.ndarray,
