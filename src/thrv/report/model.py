@@ -40,13 +40,19 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for name in frame.columns:
         col = frame[name]
         kind = col.dtype.kind
-        if kind == "f":
-            columns.append([None if (x != x or x in (math.inf, -math.inf)) else x for x in col.to_numpy().tolist()])
-        elif kind in "iub":
-            columns.append(col.to_numpy().tolist())
-        else:
-            columns.append([None if _missing(x) else _clean(x) for x in col.tolist()])
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        values = col.to_numpy() if kind in "fiub" else None
+        if values is not None and kind == "f" and values.dtype.kind == "f":
+            cells = values.tolist()
+            for i in np.flatnonzero(~np.isfinite(values)).tolist():
+                cells[i] = None
+            columns.append(cells)
+        elif values is not None and kind == "f":
+            columns.append([None if (x != x or x in (math.inf, -math.inf)) else x for x in values.tolist()])
+        elif values is not None:
+            columns.append(values.tolist())
+        else:  # text mostly: a str is kept as it is
+            columns.append([x if type(x) is str else (None if _missing(x) else _clean(x)) for x in col.tolist()])
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _missing(value: Any) -> bool:
