@@ -23,6 +23,9 @@ from functools import cache
 import numpy as np
 from scipy import stats
 
+#: counts or exposures: a list or an array
+Values = Sequence[float] | np.ndarray
+
 #: the usual funnel contours: 95% ("warning") and 99.8% ("control")
 LEVELS = (0.95, 0.998)
 
@@ -56,7 +59,7 @@ def poisson_limit(target_rate: float | np.ndarray, population: np.ndarray, p: fl
     return np.maximum(r - alpha, 0.0) / np.asarray(population, dtype=float)
 
 
-def funnel(counts: Sequence[float], populations: Sequence[float], winsor: float = 0.1) -> Funnel:
+def funnel(counts: Values, populations: Values, winsor: float = 0.1) -> Funnel:
     """Target, z-scores and dispersion for the units' counts and residents."""
     o = np.asarray(counts, dtype=float)
     pop = np.asarray(populations, dtype=float)
@@ -129,7 +132,7 @@ def position(rate: float, at: dict[str, float]) -> str:
 
 
 def funnel_plot(
-    counts: Sequence[float], exposures: Sequence[float], points: int = 60, years: float = 1.0
+    counts: Values, exposures: Values, points: int = 60, years: float = 1.0
 ) -> FunnelPlot:
     """Everything a funnel plot of these units needs, from one fit.
 
@@ -143,7 +146,7 @@ def funnel_plot(
 
 
 def funnel_plots(
-    plots: Sequence[tuple[Sequence[float], Sequence[float]]], points: int = 60, years: float = 1.0
+    plots: Sequence[tuple[Values, Values]], points: int = 60, years: float = 1.0
 ) -> list[FunnelPlot]:
     """:func:`funnel_plot` of many sets of units (counts, exposures) at once.
 
