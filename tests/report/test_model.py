@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,3 +41,28 @@ def test_records_are_plain_values_with_none_for_missing() -> None:
     assert [r["label"] for r in got] == ["up", None, "down", None, None]
     assert all(type(r["n"]) is int and type(r["flag"]) is bool and type(r["numpy_text"]) is str for r in got)
     assert type(got[0]["mixed"]) is float and type(got[1]["mixed"]) is int
+
+
+def test_model_rows_are_the_records_of_the_pack_table(sample_store: Path, tmp_path: Path) -> None:
+    """pack.json's rows (made from the records the sentences were written from) are the
+    records of pack_rows' table, column for column, in its order."""
+    import datetime as dt
+
+    from thrv.indicators.pack import build_pack
+    from thrv.reference import DATA
+    from thrv.report.model import pack_model, pack_rows
+    from thrv.store.database import Store
+
+    shipped = (DATA / "config" / "indicators.toml").read_text(encoding="utf-8")
+    one = tmp_path / "two.toml"
+    start = shipped.index('[[indicator]]\nid = "all_crime"')
+    end = shipped.index("[[indicator]]", shipped.index("[[indicator]]", start + 1) + 1)
+    one.write_text(shipped[start:end], encoding="utf-8")
+    with Store(sample_store, read_only=True) as store:
+        pack = build_pack(store, dt.date(2025, 12, 1), levels=["force", "district"], indicator_files=[one])
+    table = pack_rows(pack)
+    rows = pack_model(pack)["rows"]
+    assert len(rows) == len(table) > 10 and len({r["indicator"] for r in rows}) == 2
+    assert rows == _records(table)
+    assert [list(r) for r in rows[:1]] == [[str(c) for c in table.columns]]
+    assert all(r["sentence"] for r in rows)

@@ -320,28 +320,37 @@ def _funnels(many: Sequence[_Units], years: float) -> list[dict[str, Any]]:
     """:func:`_funnel` of many sets of units, their limits computed together."""
     from thrv.stats.funnel import funnel_plots
 
+    if not many:
+        return []
+    # every unit of every set in one array: the rates in one division, the values listed once
+    crimes = np.concatenate([u.crimes for u in many])
+    population = np.concatenate([u.population for u in many])
+    exposure = population * years
+    rates = (crimes / exposure * 1000).tolist()
+    ends = np.cumsum([len(u.codes) for u in many]).tolist()
+    starts = [0, *ends[:-1]]
+    fitted = [i for i, (u, a, b) in enumerate(zip(many, starts, ends, strict=True))
+              if len(u.codes) >= 3 and not crimes[a:b].sum() <= 0]
+    plots = dict(zip(fitted, funnel_plots([(crimes[starts[i]:ends[i]], exposure[starts[i]:ends[i]]) for i in fitted],
+                                          points=40, years=years), strict=True))
+    crimes_, population_ = crimes.tolist(), population.tolist()
     out: list[dict[str, Any]] = []
-    fitted: list[tuple[int, np.ndarray, np.ndarray]] = []
-    for u in many:
-        exposure = u.population * years
-        rates = u.crimes / exposure * 1000
-        rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(a)}
-                for n, c, k, p, r, a in zip(u.names, u.codes, u.crimes.tolist(), u.population.tolist(), rates.tolist(),
-                                            u.is_area, strict=True)]
-        entry: dict[str, Any] = {"theme": u.theme, "title": f"{u.theme}: per 1,000 residents a year", "forces": rows}
-        if len(rows) < 3 or u.crimes.sum() <= 0:
-            entry.update({"target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
+    for i, (u, a, b) in enumerate(zip(many, starts, ends, strict=True)):
+        entry: dict[str, Any] = {"theme": u.theme, "title": f"{u.theme}: per 1,000 residents a year"}
+        cells = zip(u.names, u.codes, crimes_[a:b], population_[a:b], rates[a:b], u.is_area, strict=True)
+        plot = plots.get(i)
+        if plot is None:
+            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x)}
+                    for n, c, k, p, r, x in cells]
+            entry.update({"forces": rows, "target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
         else:
-            fitted.append((len(out), u.crimes, exposure))
+            f = plot.fit
+            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x),
+                     "z": z if math.isfinite(z) else None, "position": place}
+                    for (n, c, k, p, r, x), z, place in zip(cells, f.z.tolist(), plot.position, strict=True)]
+            entry.update({"forces": rows, "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed,
+                          "method": f.method, "limits": plot.limits})
         out.append(entry)
-    plots = funnel_plots([(counts, exposure) for _i, counts, exposure in fitted], points=40, years=years)
-    for (i, _c, _e), plot in zip(fitted, plots, strict=True):
-        f = plot.fit
-        for r, z, place in zip(out[i]["forces"], f.z.tolist(), plot.position, strict=True):
-            r["z"] = None if not math.isfinite(z) else z
-            r["position"] = place
-        out[i].update({"target": f.target, "phi": f.phi, "overdispersed": f.overdispersed, "method": f.method,
-                       "limits": plot.limits})
     return out
 
 

@@ -64,6 +64,12 @@ def _missing(value: Any) -> bool:
 
 def pack_rows(pack: Pack) -> pd.DataFrame:
     """The pack table with its final column names, titles and sentences."""
+    return _rows(pack)[0]
+
+
+def _rows(pack: Pack) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """:func:`pack_rows`, and its rows as records (as :func:`_records` of it would give, made
+    from the records the sentences were written from rather than converted a second time)."""
     table = pack.table.rename(columns={"level": "area_level"}).copy()
     ind = pack.indicators
     # titles expanded from a category keep its code ("public_safety"): show it as words
@@ -87,7 +93,10 @@ def pack_rows(pack: Pack) -> pd.DataFrame:
         for r in records
     ]
     rest = [c for c in table.columns if c not in CONTRACT_COLUMNS]
-    return table[CONTRACT_COLUMNS + rest]
+    order = [str(c) for c in CONTRACT_COLUMNS + rest]
+    for r, text in zip(records, table["sentence"].tolist(), strict=True):
+        r["sentence"] = text
+    return table[CONTRACT_COLUMNS + rest], [{k: r[k] for k in order} for r in records]
 
 
 def _add_intervals(table: pd.DataFrame, confidence: float) -> None:
@@ -165,7 +174,7 @@ def pack_model(pack: Pack) -> dict[str, Any]:
 
 
 def _pack_model(pack: Pack) -> dict[str, Any]:
-    rows = pack_rows(pack)
+    _table, rows = _rows(pack)
     history = pack.history
     series: dict[str, list[dict[str, Any]]] = {}
     months = history["month"].to_numpy()
@@ -188,7 +197,7 @@ def _pack_model(pack: Pack) -> dict[str, Any]:
             }
             for i in pack.indicators.values()
         ],
-        "rows": _records(rows),
+        "rows": rows,
         "series": series,
         "funnels": funnels(pack),
         "similar": _similar(pack),  # each force and district against its most similar areas (thrv.assess.similar)
