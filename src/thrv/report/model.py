@@ -80,8 +80,9 @@ def _rows(pack: Pack) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     table["generated_data"] = table["indicator"].map(lambda i: ind[i].generated)
     _add_intervals(table, pack.options.confidence)
     alpha = pack.options.alpha
-    records = _records(table)
-    table["sentence"] = [
+    # the records in the published column order, the sentence (a new last column) added to each
+    records = _records(table[CONTRACT_COLUMNS + [c for c in table.columns if c not in CONTRACT_COLUMNS]])
+    texts = [
         ("(Generated data) " if ind[r["indicator"]].generated else "")
         + sentence(
             r,
@@ -92,11 +93,11 @@ def _rows(pack: Pack) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         )
         for r in records
     ]
-    rest = [c for c in table.columns if c not in CONTRACT_COLUMNS]
-    order = [str(c) for c in CONTRACT_COLUMNS + rest]
-    for r, text in zip(records, table["sentence"].tolist(), strict=True):
+    table["sentence"] = texts
+    for r, text in zip(records, texts, strict=True):
         r["sentence"] = text
-    return table[CONTRACT_COLUMNS + rest], [{k: r[k] for k in order} for r in records]
+    rest = [c for c in table.columns if c not in CONTRACT_COLUMNS]
+    return table[CONTRACT_COLUMNS + rest], records
 
 
 def _add_intervals(table: pd.DataFrame, confidence: float) -> None:
