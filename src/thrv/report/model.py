@@ -122,18 +122,20 @@ def funnels(pack: Pack, points: int = 60) -> list[dict[str, Any]]:
     The forces' rolling 12-month rates against their residents, with the 95% and 99.8%
     limits around the pooled rate (:mod:`thrv.stats.funnel`) on a grid of populations.
     """
-    from thrv.stats.funnel import funnel_plot
+    from thrv.stats.funnel import funnel_plots
 
     peers = pack.peers
     out: list[dict[str, Any]] = []
     if peers is None or peers.empty:
         return out
+    held = []
     for ind_id, g in peers.groupby("indicator", sort=False):
         g = g.dropna(subset=["rolling_12m", "population"])
         g = g[g["population"] > 0]
-        if len(g) < 3:
-            continue
-        plot = funnel_plot(g["rolling_12m"].tolist(), g["population"].tolist(), points)
+        if len(g) >= 3:
+            held.append((ind_id, g))
+    plots = funnel_plots([(g["rolling_12m"].tolist(), g["population"].tolist()) for _, g in held], points)
+    for (ind_id, g), plot in zip(held, plots, strict=True):
         f = plot.fit
         ind = pack.indicators.get(str(ind_id))
         out.append({
