@@ -182,10 +182,18 @@ def _pack_model(pack: Pack) -> dict[str, Any]:
     series: dict[str, list[dict[str, Any]]] = {}
     months = history["month"].to_numpy()
     values = history["value"].to_numpy(dtype=float)
-    for key, idx in history.groupby(["indicator", "level", "force", "area"], sort=False).indices.items():
-        series["|".join(str(part) for part in key) if isinstance(key, tuple) else str(key)] = [
-            {"month": m, "value": None if v != v else v} for m, v in zip(months[idx].tolist(), values[idx].tolist(), strict=True)
-        ]
+    groups = history.groupby(["indicator", "level", "force", "area"], sort=False).indices
+    if groups:  # every series' rows taken in one go, then sliced
+        idx = np.concatenate(list(groups.values()))
+        month_list = months[idx].tolist()
+        value_list = [None if v != v else v for v in values[idx].tolist()]
+        start = 0
+        for key, rows_of in groups.items():
+            end = start + len(rows_of)
+            series["|".join(str(part) for part in key) if isinstance(key, tuple) else str(key)] = [
+                {"month": m, "value": v} for m, v in zip(month_list[start:end], value_list[start:end], strict=True)
+            ]
+            start = end
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "performance_pack",
