@@ -45,7 +45,7 @@ with connect(target) as store:
 model = pack_model(pack)
 write_json(model, out / "pack.json")
 write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = ([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])[0]  # VmHWM: this process alone (ru_maxrss after exec can carry the parent's peak)
 print(json.dumps({"seconds": time.perf_counter() - started, "opened": opened, "computed": computed,
                   "rows": len(model["rows"]), "peak_mib": rss, "jvm_mib": jvm_mib}))
 """
