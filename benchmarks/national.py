@@ -183,7 +183,7 @@ model = pack_model(pack)
 write_json(model, out / "pack.json")
 write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS)
 total = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = ([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])[0]  # VmHWM: this process alone (ru_maxrss after exec can carry the parent's peak)
 print(json.dumps({"seconds": total, "computed": computed, "rows": len(model["rows"]), "peak_mib": rss}))
 """
 
@@ -196,7 +196,7 @@ from thrv.assess import build_assessment
 db, force, first, last = sys.argv[1:5]
 with Store(db, read_only=True) as store:
     model = build_assessment(store, dt.date.fromisoformat(first + "-01"), dt.date.fromisoformat(last + "-01"), force)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = ([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])[0]  # VmHWM: this process alone (ru_maxrss after exec can carry the parent's peak)
 print(json.dumps({"seconds": time.perf_counter() - started, "priorities": len(model["priorities"]), "peak_mib": rss}))
 """
 
@@ -373,7 +373,7 @@ for (level, force, area), s in prop.groupby(["level", "force", "area"], observed
                      100 * bx / bn if bn else math.nan, p_base, p_1y, math.nan, None, math.nan, math.nan))
 out = pd.DataFrame(rows, columns=["indicator", "level", "force", "area", "current", "prev_1y", "prev_2y", "prev_3y", "avg_1y", "avg_3y", "rolling_12m", "baseline", "p_value", "p_value_1y", "p_value_3y", "spc_special", "rate_per_1000", "dispersion"])
 out.to_csv(sys.argv[5], index=False)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = ([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])[0]  # VmHWM: this process alone (ru_maxrss after exec can carry the parent's peak)
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": len(out), "peak_mib": rss}))
 """
 

@@ -45,7 +45,7 @@ with connect(target) as store:
 model = pack_model(pack)
 write_json(model, out / "pack.json")
 write_csv(model["rows"], out / "pack.csv", CONTRACT_COLUMNS)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = ([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])[0]  # VmHWM: this process alone (ru_maxrss after exec can carry the parent's peak)
 print(json.dumps({"seconds": time.perf_counter() - started, "opened": opened, "computed": computed,
                   "rows": len(model["rows"]), "peak_mib": rss, "jvm_mib": jvm_mib}))
 """
@@ -73,13 +73,16 @@ def main() -> None:
         raise SystemExit(f"{db}: no such store (run benchmarks/national.py first, or give --db)")
     sys.path.insert(0, str(ROOT / "src"))
     from thrv.store.database import Store
-    from thrv.store.export import export_parquet
+    from thrv.store.export import DEFAULT_PARTITION_BY, export_parquet
 
     parquet = args.work / f"{db.stem}-parquet"
-    if not (parquet / "_thrv.json").exists():
+    manifest = parquet / "_thrv.json"
+    layout = json.loads(manifest.read_text())["tables"].get("crimes", {}).get("partitioned_by") if manifest.exists() else None
+    if layout != list(DEFAULT_PARTITION_BY):  # none yet, or one written with another layout
         with Store(db, read_only=True) as store:
             done = export_parquet(store, parquet, replace=True)
-        print(f"exported {done.rows:,} rows to {parquet} in {done.seconds:.1f} s")
+        files = sum(t.files for t in done.tables)
+        print(f"exported {done.rows:,} rows to {parquet} in {done.seconds:.1f} s ({files:,} Parquet files)")
     load = os.getloadavg()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
           f"(1/5/15 min) at start; Python {platform.python_version()}")

@@ -114,7 +114,7 @@ def test_connect_picks_the_engine_and_refuses_writes_to_read_only_ones(sample_st
 
 
 # -- export ----------------------------------------------------------------------------------
-def test_export_writes_every_table_partitioned_by_force_and_month(engine_db: Path, engine_parquet: Path) -> None:
+def test_export_writes_every_table_partitioned_by_force_in_month_order(engine_db: Path, engine_parquet: Path) -> None:
     con = duckdb.connect(str(engine_db), read_only=True)
     try:
         tables = [r[0] for r in con.execute(
@@ -125,22 +125,70 @@ def test_export_writes_every_table_partitioned_by_force_and_month(engine_db: Pat
             rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             assert manifest["tables"][table]["rows"] == rows, table
             cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-            expected = [c for c in ("force", "month") if c in cols] if rows else []
+            expected = ["force"] if rows and "force" in cols else []
             assert manifest["tables"][table]["partitioned_by"] == expected, table
-        # each crimes file holds exactly its folder's force and month, typed inside the file
+        # a folder per force, each file holding only its force, typed inside the file, with
+        # the rows in month order (so row-group statistics let a reader skip months)
         files = sorted((engine_parquet / "crimes").rglob("*.parquet"))
-        held = con.execute("SELECT count(DISTINCT (force, month)) FROM crimes").fetchall()[0][0]
-        assert len(files) == held == 24
-        for path in files[:3]:
-            force = unquote(path.parent.parent.name.removeprefix("force="))
-            month = path.parent.name.removeprefix("month=")
-            inside = con.execute(f"SELECT DISTINCT force, CAST(month AS VARCHAR) FROM read_parquet('{path}')").fetchall()
-            assert inside == [(force, month)]
+        held = [r[0] for r in con.execute("SELECT DISTINCT force FROM crimes ORDER BY 1").fetchall()]
+        assert sorted(unquote(p.parent.name.removeprefix("force=")) for p in files) == held
+        for path in files:
+            force = unquote(path.parent.name.removeprefix("force="))
+            months = [r[1] for r in con.execute(f"SELECT force, month FROM read_parquet('{path}')").fetchall()]
+            assert {r[0] for r in con.execute(f"SELECT DISTINCT force FROM read_parquet('{path}')").fetchall()} == {force}
+            assert months == sorted(months)
+            assert len(months) == con.execute("SELECT count(*) FROM crimes WHERE force = ?", [force]).fetchall()[0][0]
         # the empty table keeps its columns and types
         empty = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{engine_parquet}/measures/*.parquet')").fetchall()
         assert [(r[0], r[1]) for r in empty] == [(r[0], r[1]) for r in con.execute("DESCRIBE measures").fetchall()]
     finally:
         con.close()
+
+
+def test_export_splits_several_forces_into_their_own_folders(shared_data: Path, tmp_path: Path) -> None:
+    """Two real forces' months (data.police.uk, 2025-10 and 2025-11): a folder each, month order inside."""
+    with Store(tmp_path / "two.duckdb") as store:
+        files = [shared_data / "police_uk" / "all_forces" / m / f"{m}-{f}-street.csv.gz" for m in ("2025-11", "2025-10")
+                 for f in ("city-of-london", "cleveland")]
+        assert ingest(store, files).ok
+        result = export_parquet(store, tmp_path / "pq")
+        crimes = next(t for t in result.tables if t.name == "crimes")
+        assert crimes.partitioned_by == ("force",) and crimes.files == 2
+        for force in ("City of London Police", "Cleveland Police"):
+            path = tmp_path / "pq" / "crimes" / f"force={force.replace(' ', '%20')}" / "data_0.parquet"
+            back = store.con.execute(f"SELECT force, month FROM read_parquet('{path}')").fetchall()
+            assert {f for f, _ in back} == {force}
+            assert [m for _, m in back] == sorted(m for _, m in back)
+            assert len(back) == store.con.execute("SELECT count(*) FROM crimes WHERE force = ?", [force]).fetchall()[0][0]
+            assert {m.isoformat() for _, m in back} == {"2025-10-01", "2025-11-01"}
+
+
+def test_export_by_force_and_month_makes_a_folder_per_month_with_the_same_rows(engine_db: Path, tmp_path: Path) -> None:
+    target = tmp_path / "fm"
+    result = runner.invoke(app, ["export", "--db", str(engine_db), "--to", f"parquet://{target}", "--partition-by", "force,month"])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(engine_db), read_only=True)
+    try:
+        files = sorted((target / "crimes").rglob("*.parquet"))
+        held = con.execute("SELECT count(DISTINCT (force, month)) FROM crimes").fetchall()[0][0]
+        assert len({p.parent for p in files}) == held
+        for path in files[:3]:
+            force = unquote(path.parent.parent.name.removeprefix("force="))
+            month = path.parent.name.removeprefix("month=")
+            inside = con.execute(f"SELECT DISTINCT force, CAST(month AS VARCHAR) FROM read_parquet('{path}')").fetchall()
+            assert inside == [(force, month)]
+    finally:
+        con.close()
+    with Store(engine_db, read_only=True) as store, ParquetStore(target) as pq:
+        for table in ("crimes", "outcomes"):
+            a = store.ibis().table(table).to_pandas()
+            b = pq.ibis().table(table).to_pandas()
+            keys = list(a.columns)
+            pd.testing.assert_frame_equal(
+                a.sort_values(keys, kind="stable").reset_index(drop=True),
+                b[a.columns].sort_values(keys, kind="stable").reset_index(drop=True), check_dtype=False)
+    bad = runner.invoke(app, ["export", "--db", str(engine_db), "--to", f"parquet://{tmp_path / 'x'}", "--partition-by", "lsoa"])
+    assert bad.exit_code == 2 and "can partition by force and/or month, not lsoa" in bad.output
 
 
 def test_parquet_store_has_the_same_tables_columns_and_types(engine_db: Path, engine_parquet: Path) -> None:
@@ -177,7 +225,7 @@ def test_export_command_then_status_on_parquet_matches_the_duckdb_file(engine_db
     target = tmp_path / "copy"
     result = runner.invoke(app, ["export", "--db", str(engine_db), "--to", f"parquet://{target}"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"crimes: [\d,]+ rows in 24 file\(s\), by force and month", result.output)
+    assert re.search(r"crimes: [\d,]+ rows in 1 file\(s\), by force\n", result.output)
     duck = runner.invoke(app, ["status", "--db", str(engine_db)])
     pq = runner.invoke(app, ["status", "--db", f"parquet://{target}"])
     assert duck.exit_code == pq.exit_code == 0

@@ -262,8 +262,16 @@ def poisson_exact_test_many(
             with np.errstate(divide="ignore", invalid="ignore"):
                 estimate[idx] = (k[idx] / e[idx]) / (k_ref[idx] / e_ref[idx])
 
+    return _rate_ratio_result(EXACT_METHOD, shape, confidence, p_value, statistic, estimate, ci_low, ci_high)
+
+
+def _rate_ratio_result(
+    method: str, shape: tuple[int, ...], confidence: float, p_value: np.ndarray, statistic: np.ndarray,
+    estimate: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray,
+) -> TestResultArray:
+    """The arrays of a vectorised rate-ratio test, back in the caller's shape (null: ratio 1)."""
     return TestResultArray(
-        method=EXACT_METHOD,
+        method=method,
         p_value=p_value.reshape(shape),
         statistic=statistic.reshape(shape),
         estimate=estimate.reshape(shape),
@@ -470,16 +478,7 @@ def quasi_poisson_test_many(
                 estimate[idx] = np.where(
                     k_ref[idx] > 0, (k[idx] / e[idx]) / (k_ref[idx] / e_ref[idx]), np.where(k[idx] > 0, np.inf, np.nan)
                 )
-    return TestResultArray(
-        method=QUASI_METHOD,
-        p_value=p_value.reshape(shape),
-        statistic=statistic.reshape(shape),
-        estimate=estimate.reshape(shape),
-        ci_low=ci_low.reshape(shape),
-        ci_high=ci_high.reshape(shape),
-        confidence=confidence,
-        null_value=1.0,
-    )
+    return _rate_ratio_result(QUASI_METHOD, shape, confidence, p_value, statistic, estimate, ci_low, ci_high)
 
 
 def quasi_poisson_test(

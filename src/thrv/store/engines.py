@@ -209,9 +209,11 @@ class ParquetStore(_Reader):
     """A folder of Parquet tables (``thrv export``'s layout), read by DuckDB in memory.
 
     Each table is a view over every Parquet file under its folder. The partition columns
-    (force, month) are also inside the files, so the views read typed values from the
-    files themselves (no partition-name parsing), and DuckDB skips the files whose
-    statistics rule them out of a month or force filter.
+    (force, and month if the export made month folders) are also inside the files, so the
+    views read typed values from the files themselves (no partition-name parsing), and
+    DuckDB skips the files and row groups whose statistics rule them out of a month or
+    force filter (``thrv export`` writes rows in month order, so row groups hold runs of
+    months).
     """
 
     engine = "parquet"
