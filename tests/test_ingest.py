@@ -75,6 +75,23 @@ def test_reingest_changes_nothing(store: Store) -> None:
     assert _counts(store) == before
 
 
+def test_the_same_content_twice_in_one_run_is_stored_once(store: Store, tmp_path: Path) -> None:
+    # the read-ahead looks at the log before the first copy is committed; the second copy
+    # must still be skipped, naming the first
+    data = sample_bytes("2024-01")
+    first, second = tmp_path / "a" / "2024-01-cambridgeshire-street.csv", tmp_path / "b" / "2024-01-cambridgeshire-street.csv.gz"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    first.write_bytes(data)
+    second.write_bytes(gzip.compress(data))
+    report = ingest(store, [tmp_path])
+    assert [f.status for f in report.files] == ["stored", "skipped"]
+    assert report.files[1].message == f"already ingested as {report.files[0].name}"
+    rows = store.count("crimes")
+    assert rows == report.files[0].rows_stored > 0
+    assert store.df("SELECT count(*) AS n FROM ingest_log WHERE status = 'stored'")["n"].iloc[0] == 1
+
+
 def test_a_corrected_month_replaces_that_month_for_that_force(store: Store, tmp_path: Path) -> None:
     ingest(store, [sample_file("2024-01"), sample_file("2024-02")])
     lines = real_lines("2024-01", n=6116)

@@ -172,6 +172,7 @@ def ingest(
 
     before = store.last_ingest_id()
     current: tuple[SourceFile, _Prepared] | None = None
+    stored_now: set[str] = set()  # contents stored by this run (after the read-ahead looked)
     try:
         with store.bulk():
             for _ in range(PREFETCH):
@@ -183,9 +184,11 @@ def ingest(
                 current = (source, prepared)
                 submit_next()
                 try:
-                    outcome = _finish(store, source, prepared, reload)
+                    outcome = _finish(store, source, prepared, reload, stored_now)
                 finally:
                     _discard(prepared)
+                if outcome.status == "stored":
+                    stored_now.add(prepared.sha)
                 outcome.size = source.size
                 report.files.append(outcome)
                 current = None
@@ -293,13 +296,17 @@ def _stage(plan: FilePlan, scratch: str) -> FilePlan:
     return plan.read_carefully(f"the decompressed file could not be staged for the engine ({why})")
 
 
-def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool) -> FileOutcome:
+def _finish(store: Store, source: SourceFile, prepared: _Prepared, reload: bool, stored_now: set[str]) -> FileOutcome:
     clock, started = prepared.clock, prepared.started
     if prepared.refused:
         store.log_refusal(source.name, prepared.sha, prepared.size, prepared.refused, started, clock)
         return FileOutcome(source.name, "refused", message=prepared.refused, seconds=time.perf_counter() - clock)
-    # checked again here: an earlier file of this run may have had the same content
-    previous = None if reload else store.seen(prepared.sha)
+    # the read-ahead asked the store before reading; since then only this run has written
+    # to it (one writing process), so ask again only if it said seen or this run stored
+    # the same content meanwhile (then the log gives the message)
+    previous = None
+    if not reload and (prepared.skipped or prepared.sha in stored_now):
+        previous = store.seen(prepared.sha)
     if previous:
         message = f"already ingested as {previous['file']}"
         if previous["status"] == "superseded":

@@ -65,6 +65,30 @@ def test_groups_are_the_k_nearest() -> None:
     assert [m["rank"] for m in cambs["members"]] == list(range(1, 8))
 
 
+@pytest.mark.parametrize("level", ["force", "district"])
+def test_every_group_of_a_level_at_once(level: str) -> None:
+    """groups_of (how a pack reads thousands of groups) gives each area's group as looked up
+    in the profiles, the distance matrix and the group table directly."""
+    cfg = sim.load_config()
+    rows = PROFILES[PROFILES["level"] == level].set_index("code")
+    d = sim.distance_matrix(PROFILES, level, cfg.variables)
+    table = sim.computed_groups(PROFILES, level, cfg)
+    codes = sorted(rows.index)
+    got = sim.groups_of(codes, level, cfg)
+    columns = [v.column for v in cfg.variables]
+    for code, g in zip(codes, got, strict=True):
+        assert (g["level"], g["code"], g["name"]) == (level, code, rows.loc[code, "name"])
+        assert g["self"] == {"code": code, "name": rows.loc[code, "name"], **{c: float(rows.loc[code, c]) for c in columns}}
+        mine = table[table["area_code"] == code]
+        assert [(m["code"], m["rank"]) for m in g["members"]] == list(zip(mine["member_code"], mine["rank"], strict=True))
+        for m in g["members"]:
+            assert m["distance"] == d.loc[code, m["code"]] and m["name"] == rows.loc[m["code"], "name"]
+            assert [m[c] for c in columns] == [float(rows.loc[m["code"], c]) for c in columns]
+    assert got[0] == sim.group_of(codes[0], level, cfg) and got[0] is not got[1]
+    with pytest.raises(sim.SimilarError, match="is not a"):
+        sim.groups_of([codes[0], "E99999999"], level, cfg)
+
+
 def test_official_list_replaces_the_computed_groups(tmp_path: Path) -> None:
     groups = tmp_path / "msg.csv"
     groups.write_text("level,area,member\nforce,Cambridgeshire Constabulary,Bedfordshire\nforce,cambridgeshire,E23000024\n"

@@ -11,15 +11,33 @@ rendered from it. Options are an :class:`AssessConfig`. Method: docs/assessment.
 
 import sys as _sys
 import types as _types
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from thrv.assess.assessment import build_assessment
-from thrv.assess.config import AssessConfig
-from thrv.assess.harm import HarmError
-from thrv.assess.priorities import PriorityError
-from thrv.assess.report import FORMATS, write_assessment
-from thrv.assess.scope import AreaError
-from thrv.report.files import parse_formats
+if TYPE_CHECKING:
+    from thrv.assess.assessment import build_assessment
+    from thrv.assess.config import AssessConfig
+    from thrv.assess.harm import HarmError
+    from thrv.assess.priorities import PriorityError
+    from thrv.assess.report import FORMATS, write_assessment
+    from thrv.assess.scope import AreaError
+    from thrv.report.files import parse_formats
+
+# imported when first asked for: a performance pack uses thrv.assess.similar alone, and the
+# assessment's renderers (charts) take a second to import
+_LAZY = {
+    "build_assessment": "thrv.assess.assessment", "AssessConfig": "thrv.assess.config", "HarmError": "thrv.assess.harm",
+    "PriorityError": "thrv.assess.priorities", "FORMATS": "thrv.assess.report", "write_assessment": "thrv.assess.report",
+    "AreaError": "thrv.assess.scope", "parse_formats": "thrv.report.files",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "FORMATS",

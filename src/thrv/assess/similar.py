@@ -220,38 +220,50 @@ def official_groups(path: Path, profiles: pd.DataFrame) -> pd.DataFrame:
 
 def group_of(code: str, level: str, config: SimilarConfig, profiles: pd.DataFrame | None = None) -> dict[str, Any]:
     """The area's group: its members, their distances and profiles, and how it was made."""
+    return groups_of([code], level, config, profiles)[0]
+
+
+def groups_of(codes: Sequence[str], level: str, config: SimilarConfig,
+              profiles: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """:func:`group_of` for many areas of one level, reading the profiles and groups once."""
     profiles = load_profiles() if profiles is None else profiles
     rows = profiles[profiles["level"] == level].set_index("code")
-    if code not in rows.index:
-        raise SimilarError(f"{code!r} is not a {level} in area_profiles.csv")
+    for code in codes:
+        if code not in rows.index:
+            raise SimilarError(f"{code!r} is not a {level} in area_profiles.csv")
     d = _shipped_distances(level, config.variables) if profiles is load_profiles() else distance_matrix(profiles, level, config.variables)
     if config.official is not None:
         official = official_groups(config.official, profiles)
-        g = official[(official["level"] == level) & (official["area_code"] == code)]
-        members = list(zip(g["member_code"], g["rank"], strict=True))
+        g = official[official["level"] == level]
         method = f"official list ({config.official.name}); distances shown for reference"
     else:
         g = computed_groups(profiles, level, config)
-        g = g[g["area_code"] == code]
-        members = list(zip(g["member_code"], g["rank"], strict=True))
         method = ("the {k} nearest {level}s by standardised Euclidean distance on z-scores of {vars} (over all {n} "
                   "{level}s of England and Wales)").format(
             k=config.k(level), level="force area" if level == "force" else "district", n=len(rows),
             vars=", ".join(f"{'log ' if v.transform == 'log' else ''}{SHORT_TITLES.get(v.column, v.column)}"
                            + (f" (weight {v.weight:g})" if v.weight != 1 else "") for v in config.variables))
+    members_of: dict[str, list[tuple[str, int]]] = {}
+    for area, member, rank in zip(g["area_code"], g["member_code"], g["rank"], strict=True):
+        members_of.setdefault(area, []).append((member, int(rank)))
     columns = [v.column for v in config.variables]
+    names = dict(zip(rows.index, (str(n) for n in rows["name"]), strict=True))
+    values = dict(zip(rows.index, zip(*(rows[col].to_numpy(float).tolist() for col in columns), strict=True), strict=True))
+    at = {c: i for i, c in enumerate(d.index)}
+    dist = d.to_numpy(float)
 
     def profile(c: str) -> dict[str, Any]:
-        r = rows.loc[c]
-        return {"code": c, "name": str(r["name"]), **{col: float(r[col]) for col in columns}}  # type: ignore[arg-type]
+        return {"code": c, "name": names[c], **dict(zip(columns, values[c], strict=True))}
 
-    return {
-        "level": level, "code": code, "name": str(rows.loc[code, "name"]), "method": method,
-        "variables": [{"column": v.column, "title": VARIABLE_TITLES.get(v.column, v.column), "transform": v.transform,
-                       "weight": v.weight} for v in config.variables],
+    variables = [{"column": v.column, "title": VARIABLE_TITLES.get(v.column, v.column), "transform": v.transform,
+                  "weight": v.weight} for v in config.variables]
+    return [{
+        "level": level, "code": code, "name": names[code], "method": method,
+        "variables": [dict(v) for v in variables],
         "self": profile(code),
-        "members": [{**profile(m), "rank": int(rank), "distance": float(d.loc[code, m])} for m, rank in members],
-    }
+        "members": [{**profile(m), "rank": rank, "distance": float(dist[at[code], at[m]])}
+                    for m, rank in members_of.get(code, [])],
+    } for code in codes]
 
 
 # -- comparison with what the store holds -------------------------------------------------
@@ -288,25 +300,57 @@ def _funnel(units: pd.DataFrame, theme: str, years: float) -> dict[str, Any]:
     (:func:`thrv.stats.funnel.funnel_plot`: Spiegelhalter's limits, widened for
     over-dispersion among the units when it is significant).
     """
-    from thrv.stats.funnel import funnel_plot
+    return _funnels([_Units(theme, units["code"].tolist(), units["name"].tolist(), units["population"].to_numpy(float),
+                            units["crimes"].to_numpy(float), units["is_area"].tolist())], years)[0]
 
-    exposure = units["population"].to_numpy(float) * years
-    counts = units["crimes"].to_numpy(float)
-    rates = counts / exposure * 1000
-    out: dict[str, Any] = {"theme": theme, "title": f"{theme}: per 1,000 residents a year"}
-    rows = [{"force": str(n), "code": str(c), "crimes": float(k), "population": float(p), "rate_per_1000": float(r),
-             "is_area": bool(a)}
-            for n, c, k, p, r, a in zip(units["name"], units["code"], counts, units["population"], rates, units["is_area"], strict=True)]
-    if len(units) < 3 or counts.sum() <= 0:
-        out.update({"forces": rows, "target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
-        return out
-    plot = funnel_plot(counts.tolist(), exposure.tolist(), points=40, years=years)
-    f = plot.fit
-    for i, r in enumerate(rows):
-        r["z"] = None if not np.isfinite(f.z[i]) else float(f.z[i])
-        r["position"] = plot.position[i]
-    out.update({"forces": rows, "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed, "method": f.method,
-                "limits": plot.limits})
+
+@dataclass(frozen=True)
+class _Units:
+    """One funnel's units: an area and the members of its group compared with it."""
+
+    theme: str
+    codes: list[str]
+    names: list[str]
+    population: np.ndarray
+    crimes: np.ndarray
+    is_area: list[bool]
+
+
+def _funnels(many: Sequence[_Units], years: float) -> list[dict[str, Any]]:
+    """:func:`_funnel` of many sets of units, their limits computed together."""
+    from thrv.stats.funnel import funnel_plots
+
+    if not many:
+        return []
+    # every unit of every set in one array: the rates in one division, the values listed once
+    crimes = np.concatenate([u.crimes for u in many])
+    population = np.concatenate([u.population for u in many])
+    exposure = population * years
+    rates = (crimes / exposure * 1000).tolist()
+    ends = np.cumsum([len(u.codes) for u in many]).tolist()
+    starts = [0, *ends[:-1]]
+    fitted = [i for i, (u, a, b) in enumerate(zip(many, starts, ends, strict=True))
+              if len(u.codes) >= 3 and not crimes[a:b].sum() <= 0]
+    plots = dict(zip(fitted, funnel_plots([(crimes[starts[i]:ends[i]], exposure[starts[i]:ends[i]]) for i in fitted],
+                                          points=40, years=years), strict=True))
+    crimes_, population_ = crimes.tolist(), population.tolist()
+    out: list[dict[str, Any]] = []
+    for i, (u, a, b) in enumerate(zip(many, starts, ends, strict=True)):
+        entry: dict[str, Any] = {"theme": u.theme, "title": f"{u.theme}: per 1,000 residents a year"}
+        cells = zip(u.names, u.codes, crimes_[a:b], population_[a:b], rates[a:b], u.is_area, strict=True)
+        plot = plots.get(i)
+        if plot is None:
+            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x)}
+                    for n, c, k, p, r, x in cells]
+            entry.update({"forces": rows, "target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
+        else:
+            f = plot.fit
+            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x),
+                     "z": z if math.isfinite(z) else None, "position": place}
+                    for (n, c, k, p, r, x), z, place in zip(cells, f.z.tolist(), plot.position, strict=True)]
+            entry.update({"forces": rows, "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed,
+                          "method": f.method, "limits": plot.limits})
+        out.append(entry)
     return out
 
 
@@ -365,15 +409,15 @@ def _compare_one(con: Any, level: str, code: str, name: str, period: Sequence[dt
     unit_force = counts.drop_duplicates("unit").set_index("unit")["force"]
     usable = [u for u in units if unit_force.get(u) in complete]
     partial = [u for u in units if u not in usable]
-    frames = []
+    many = []
+    names = [str(rows.loc[u, "name"]) for u in usable]
+    population = np.array([float(rows.loc[u, "population"]) for u in usable], dtype=float)
     for theme in themes:
         sel = counts[counts["crime_type"] != ASB] if theme == ALL_CRIME else counts[counts["crime_type"] == theme]
         per = sel.groupby("unit")["n"].sum()
-        frames.append(_funnel(pd.DataFrame({
-            "code": usable, "name": [str(rows.loc[u, "name"]) for u in usable],
-            "population": [float(rows.loc[u, "population"]) for u in usable],
-            "crimes": [float(per.get(u, 0)) for u in usable], "is_area": [u == code for u in usable]}), theme, years))
-    group["comparison"] = frames
+        many.append(_Units(theme, list(usable), names, population,
+                           np.array([float(per.get(u, 0)) for u in usable], dtype=float), [u == code for u in usable]))
+    group["comparison"] = _funnels(many, years)
     notes = []
     if partial:
         notes.append("Left out for missing months: " + ", ".join(str(rows.loc[u, "name"]) for u in partial) + ".")
@@ -424,26 +468,30 @@ def pack_section(table: pd.DataFrame, titles: dict[str, str], config: SimilarCon
         for u, ind, pop, crimes in zip(lv["unit_code"].astype(str), lv["indicator"].astype(str),
                                        lv["population"].to_numpy(float), lv["rolling_12m"].to_numpy(float), strict=True):
             values.setdefault((u, ind), (pop, crimes))
-        for code in sorted(names.index):
-            g = group_of(str(code), level, config, profiles)
+        codes = sorted(str(c) for c in names.index)
+        held_units = set(names.index)
+        wanted: list[tuple[dict[str, Any], str]] = []
+        units: list[_Units] = []
+        for code, g in zip(codes, groups_of(codes, level, config, profiles), strict=True):
             members = [m["code"] for m in g["members"]]
-            held = [m for m in members if m in names.index]
-            g.update({"held": held, "not_held": [m for m in members if m not in names.index], "comparison": []})
-            units = [str(code), *held]
+            held = [m for m in members if m in held_units]
+            g.update({"held": held, "not_held": [m for m in members if m not in held_units], "comparison": []})
+            group_units = [code, *held]
             for ind in order:
-                present = [u for u in units if (u, ind) in values]
+                present = [u for u in group_units if (u, ind) in values]
                 if len(present) < 2:
                     continue
-                frame = pd.DataFrame({"code": present, "name": [name_of.get((level, u), u) for u in present],
-                                      "population": [values[(u, ind)][0] for u in present],
-                                      "crimes": [values[(u, ind)][1] for u in present],
-                                      "is_area": [u == code for u in present]})
-                entry = _funnel(frame, titles.get(ind, ind), 1.0)
-                entry["indicator"] = ind
-                g["comparison"].append(entry)
+                wanted.append((g, ind))
+                units.append(_Units(titles.get(ind, ind), present, [name_of.get((level, u), u) for u in present],
+                                    np.array([values[(u, ind)][0] for u in present], dtype=float),
+                                    np.array([values[(u, ind)][1] for u in present], dtype=float),
+                                    [u == code for u in present]))
             g["note"] = ("" if held else f"The store holds none of {g['name']}'s {len(members)} similar "
                          f"{'force areas' if level == 'force' else 'districts'}: its rates cannot be compared with them.")
             groups.append(g)
+        for (g, ind), entry in zip(wanted, _funnels(units, 1.0), strict=True):
+            entry["indicator"] = ind
+            g["comparison"].append(entry)
     return {"groups": groups, "method": "rolling 12 months per 1,000 residents against the group's members held; "
             "funnel limits from the area and those members (Spiegelhalter 2005, over-dispersion allowed)"}
 
@@ -459,5 +507,5 @@ def section(con: Any, scope: Scope, period: Sequence[dt.date], path: Path | None
     return out
 
 
-__all__ = ["SimilarConfig", "SimilarError", "Variable", "compare", "computed_groups", "distance_matrix", "group_of",
+__all__ = ["SimilarConfig", "SimilarError", "Variable", "compare", "computed_groups", "distance_matrix", "group_of", "groups_of",
            "load_config", "load_profiles", "official_groups", "pack_section", "section", "standardised"]

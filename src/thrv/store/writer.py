@@ -320,27 +320,35 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
     """
     names = {c.name for c in table_columns(kind)}
     where = f"ingest_id = {ingest_id}"
-    shared = clash = 0
+    # one scan of the file's rows for the count, the shared identifiers and the units
+    figures = ["count(*)"]
     if kind.duplicate_id:
         key = ident(kind.duplicate_id)
-        rows, shared = con.execute(f"SELECT count(*), count({key}) - count(DISTINCT {key}) FROM {kind.table} WHERE {where}").fetchall()[0]
-        if shared:
-            columns = ", ".join(ident(c.name) for c in kind.columns)
-            clash = _count(
-                con.execute(
-                    f"SELECT count(*) - count(DISTINCT hash({columns})) FROM {kind.table} WHERE {where} AND {key} IN "
-                    f"(SELECT {key} FROM {kind.table} WHERE {where} GROUP BY {key} HAVING count(*) > 1)"
-                ).fetchall()
-            )
-    else:
-        rows = _count(con.execute(f"SELECT count(*) FROM {kind.table} WHERE {where}").fetchall())
+        figures.append(f"count({key}) - count(DISTINCT {key})")
+    has_units = {"force", "month"} <= names
+    if has_units:
+        figures.append(
+            "list(DISTINCT strftime(month, '%Y-%m') || ' ' || force) FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)"
+        )
+    found = con.execute(f"SELECT {', '.join(figures)} FROM {kind.table} WHERE {where}").fetchall()[0]
+    rows = int(found[0])
+    shared = int(found[1] or 0) if kind.duplicate_id else 0
+    clash = 0
+    if shared:
+        assert kind.duplicate_id
+        key = ident(kind.duplicate_id)
+        columns = ", ".join(ident(c.name) for c in kind.columns)
+        clash = _count(
+            con.execute(
+                f"SELECT count(*) - count(DISTINCT hash({columns})) FROM {kind.table} WHERE {where} AND {key} IN "
+                f"(SELECT {key} FROM {kind.table} WHERE {where} GROUP BY {key} HAVING count(*) > 1)"
+            ).fetchall()
+        )
     units: list[tuple[str, str]] = []
-    if {"force", "month"} <= names:
-        found = con.execute(
-            f"SELECT DISTINCT force, month FROM {kind.table} WHERE {where} AND force IS NOT NULL AND month IS NOT NULL"
-        ).fetchall()
-        units = sorted((str(f), m.strftime("%Y-%m")) for f, m in found)
-    return _Stats(int(rows), int(shared or 0), int(clash), units)
+    if has_units:
+        pairs = (str(text).split(" ", 1) for text in (found[-1] or []))
+        units = sorted((force, month) for month, force in pairs)
+    return _Stats(rows, shared, int(clash), units)
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: int) -> list[BadRow]:
