@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -80,5 +81,11 @@ def test_a_multi_force_store_asks_for_one_force_or_all_forces(two_forces: Path, 
     code, text = _pack(two_forces, tmp_path / "all", "--month", "2025-10", "--all-forces", "--levels", "force")
     assert code == 0 and "force rows" in text and "lsoa rows" not in text, text
     with (tmp_path / "all" / "pack.csv").open(encoding="utf-8") as f:
-        forces = {r["area"] for r in csv.DictReader(f) if r["area_level"] == "force"}
+        rows = list(csv.DictReader(f))
+    forces = {r["area"] for r in rows if r["area_level"] == "force"}
     assert forces == {"City of London Police", "Cleveland Police"}
+    # the size the refusal quotes is the pack's real size: templates expanded per crime type held
+    code, text = _pack(two_forces, tmp_path / "none", "--month", "2025-10", "--levels", "force")
+    estimate = re.search(r"about ([\d,]+) rows", " ".join(text.split()))
+    assert code == 2 and estimate is not None, text
+    assert int(estimate.group(1).replace(",", "")) == len(rows)

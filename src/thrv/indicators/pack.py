@@ -68,7 +68,7 @@ class Pack:
 #: the levels a pack holds unless LSOA rows are asked for (they are ~20x the rest)
 DEFAULT_LEVELS = ("force", "area", "district")
 #: pack.json bytes per row, measured on the sample pack (for the size a request will reach)
-JSON_BYTES_PER_ROW = 2_300
+JSON_BYTES_PER_ROW_MONTH = 195  # pack.json per row and month of history (4.5 KB at 24 months, 11.8 KB at 60)
 
 
 class MonthError(ValueError):
@@ -155,11 +155,17 @@ def preflight(
     hierarchy = build_hierarchy(forces, areas_file)
     if area:
         resolve_area(area, hierarchy, forces)
-    n_ind = sum(1 for t in templates if t.table in held)  # templates of tables with no rows give none
-    places = len(forces) + hierarchy.districts["area"].nunique() + len(hierarchy.districts)
+    # the indicators as the pack would expand them (a crime-type template is one per type held);
+    # tables with no rows give none
+    values_of = {(t.table, t.for_each): distinct_values(con, t.table, t.for_each)
+                 for t in templates if t.for_each and t.table in held}
+    n_ind = sum(1 for i in expand(templates, values_of) if i.table in held)
+    places = (len(forces) * ("force" in levels) + hierarchy.districts["area"].nunique() * ("area" in levels)
+              + (len(hierarchy.districts) + len(forces)) * ("district" in levels))  # + each force's Unlocated row
     rows = n_ind * places + (n_ind * len(hierarchy.lsoas) if "lsoa" in levels else 0)
     if area is None and len(forces) > 1 and not all_forces:
-        size = rows * JSON_BYTES_PER_ROW / 1e6
+        history = max((sum(1 for m in ms if m <= month) for ms in held.values()), default=1)
+        size = rows * JSON_BYTES_PER_ROW_MONTH * history / 1e6
         raise AreaError(
             f"the store holds {len(forces)} forces: choose one with --area NAME (e.g. --area {forces[0]!r}), "
             f"or pass --all-forces for a pack of every force (about {rows:,} rows, a pack.json of about "
