@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from thrv.indicators.definitions import Condition, Indicator
+from thrv.indicators.definitions import PERCENTILE, Condition, Indicator
 from thrv.reference import reference_path
 
 #: columns some indicators filter on that live in a reference table (rewritten as IN-lists
@@ -358,10 +358,6 @@ def _flagged_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> 
 SERIES_KEYS = ["indicator", "level", "force", "area", "area_code"]
 
 
-def _quantile_q(ind: Indicator) -> float:
-    return 0.9 if ind.measure == "p90" else 0.5
-
-
 def _row_values(t: Any, indicators: Sequence[Indicator], has_lsoa: bool) -> pd.DataFrame | None:
     """The row values behind the median/P90 indicators of one table: one query, each row once.
 
@@ -444,7 +440,7 @@ def _value_series(
     )
     near = None
     for k in range(len(groups)):
-        for q in sorted({_quantile_q(i) for i in indicators if (i.where, str(i.value)) == groups[k]}):
+        for q in sorted({PERCENTILE[i.measure] / 100.0 for i in indicators if (i.where, str(i.value)) == groups[k]}):
             pos = ((ranked.n - 1).cast("float64") * q).floor()
             hit = (ranked.g == k) & (ranked["rank"] >= pos - 1) & (ranked["rank"] <= pos + 1)
             near = hit if near is None else near | hit
@@ -454,7 +450,7 @@ def _value_series(
     heads = rows.drop_duplicates(part)
     out = []
     for ind in indicators:
-        q = _quantile_q(ind)
+        q = PERCENTILE[ind.measure] / 100.0
         mine = heads[heads["g"] == groups.index((ind.where, str(ind.value)))]
         n = mine["n"].to_numpy(dtype=np.int64)
         h = q * (n - 1).astype(np.float64)

@@ -21,6 +21,8 @@ DEFAULT_INDICATORS = DATA / "config" / "indicators.toml"
 DEMAND_INDICATORS = DATA / "config" / "demand_indicators.toml"
 
 MEASURES = {"count", "proportion", "median", "p90"}
+#: the percentile a median or P90 indicator reports
+PERCENTILE = {"median": 50.0, "p90": 90.0}
 DIRECTIONS = {"lower_is_better", "higher_is_better", "none"}
 TESTS = {
     # quasi_poisson: the exact test made dispersion-aware (docs/methods.md); poisson_exact,

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from thrv.indicators.aggregate import SERIES_KEYS as KEYS
 from thrv.indicators.compare import (
     CompareOptions,
     add_months,
@@ -33,12 +34,10 @@ from thrv.indicators.compare import (
     baseline_months,
     month_index,
 )
-from thrv.indicators.definitions import Indicator
+from thrv.indicators.definitions import PERCENTILE, Indicator
 from thrv.indicators.hierarchy import Hierarchy
 from thrv.stats import bootstrap_median_test, classify, mann_whitney_test
 from thrv.stats.quantiles import bootstrap_quantile_test
-
-KEYS = ["indicator", "level", "force", "area", "area_code"]
 
 
 def assign_levels(values: pd.DataFrame, hierarchy: Hierarchy, levels: Sequence[str]) -> pd.DataFrame:
@@ -61,10 +60,6 @@ def assign_levels(values: pd.DataFrame, hierarchy: Hierarchy, levels: Sequence[s
     return pd.concat([p[cols] for p in parts], ignore_index=True)
 
 
-def _stat(measure: str) -> float:
-    return 90.0 if measure == "p90" else 50.0
-
-
 def monthly_series(assigned: pd.DataFrame, indicators: Mapping[str, Indicator]) -> pd.DataFrame:
     """Monthly median (or P90) per series, as num with den NaN (for charts, SPC, extremes)."""
     if assigned.empty:
@@ -75,7 +70,7 @@ def monthly_series(assigned: pd.DataFrame, indicators: Mapping[str, Indicator]) 
         frame = assigned[assigned["indicator"].isin(ids)]
         if frame.empty:
             continue
-        q = _stat(measure) / 100.0
+        q = PERCENTILE[measure] / 100.0
         grouped = frame.groupby([*KEYS, "month"], sort=False)["value"].quantile(q).rename("num").reset_index()
         parts.append(grouped)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*KEYS, "month", "num"])
@@ -114,7 +109,7 @@ def compare_values(
         month_idx = group["_m"].to_numpy()
         all_values = group["value"].to_numpy()
         held = covered.get((ind.table, str(key[2])), set())
-        q = _stat(ind.measure)
+        q = PERCENTILE[ind.measure]
         pools: dict[str, np.ndarray | None] = {}
         row: dict[str, object] = dict(zip(KEYS, key, strict=True))
         for name, (first, last) in periods.items():

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from thrv.indicators.aggregate import MonthlyFigures
+from thrv.indicators.aggregate import SERIES_KEYS, MonthlyFigures
 from thrv.indicators.hierarchy import Hierarchy
 
-SERIES_KEYS = ["indicator", "level", "force", "area", "area_code"]
 #: the district-level row holding a force's records that lie in none of its districts
 UNLOCATED = "Unlocated"
 UNLOCATED_NOTE = (
