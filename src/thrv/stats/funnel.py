@@ -60,24 +60,13 @@ def poisson_limit(target_rate: float | np.ndarray, population: np.ndarray, p: fl
 
 
 def funnel(counts: Values, populations: Values, winsor: float = 0.1) -> Funnel:
-    """Target, z-scores and dispersion for the units' counts and residents."""
+    """Target, z-scores and dispersion for the units' counts and residents.
+
+    Units without a finite count or a positive exposure are left out of the fit (their z is NaN).
+    """
     o = np.asarray(counts, dtype=float)
     pop = np.asarray(populations, dtype=float)
-    ok = np.isfinite(o) & np.isfinite(pop) & (pop > 0)
-    theta = float(o[ok].sum() / pop[ok].sum()) if ok.any() else float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(ok, (o - theta * pop) / np.sqrt(theta * pop), np.nan)
-    n = int(ok.sum())
-    phi, over = 1.0, False
-    if n >= 3 and theta > 0:
-        zs = np.sort(z[ok])
-        k = int(np.floor(winsor * n))
-        if k:
-            zs = np.clip(zs, zs[k], zs[n - 1 - k])
-        phi_hat = float(np.sum(zs**2) / n)
-        if n * phi_hat > _chi2_95(n - 1):
-            phi, over = phi_hat, True
-    return Funnel(theta * 1000.0, phi, over, z, _method(phi, over))
+    return _fits([o], [pop], [np.isfinite(o) & np.isfinite(pop) & (pop > 0)], winsor)[0]
 
 
 def _method(phi: float, over: bool) -> str:
@@ -91,20 +80,9 @@ def _method(phi: float, over: bool) -> str:
 def funnel_limits(f: Funnel, populations: np.ndarray, levels: Sequence[float] = LEVELS) -> dict[str, np.ndarray]:
     """Lower and upper limits (rate per 1,000) at each population for each level."""
     pop = np.asarray(populations, dtype=float)
-    theta = f.target / 1000.0
-    out: dict[str, np.ndarray] = {}
-    for level in levels:
-        tail = (1 - level) / 2
-        name = f"{level * 100:g}"
-        if f.overdispersed:
-            zq = stats.norm.ppf(1 - tail)
-            half = zq * np.sqrt(f.phi * theta / pop)
-            out[f"lower_{name}"] = np.maximum(theta - half, 0.0) * 1000.0
-            out[f"upper_{name}"] = (theta + half) * 1000.0
-        else:
-            out[f"lower_{name}"] = poisson_limit(theta, pop, tail) * 1000.0
-            out[f"upper_{name}"] = poisson_limit(theta, pop, 1 - tail) * 1000.0
-    return out
+    n = pop.size
+    limits = _limits(np.full(n, f.target), np.full(n, f.phi), np.full(n, f.overdispersed), pop.ravel(), levels)
+    return {k: v.reshape(pop.shape) for k, v in limits.items()}
 
 
 @dataclass(frozen=True)
@@ -118,17 +96,7 @@ class FunnelPlot:
 
 def position(rate: float, at: dict[str, float]) -> str:
     """Where a rate per 1,000 falls against the 95% and 99.8% limits at its population."""
-    if not np.isfinite(rate):
-        return ""
-    if rate > at["upper_99.8"]:
-        return "above the 99.8% limit"
-    if rate > at["upper_95"]:
-        return "above the 95% limit"
-    if rate < at["lower_99.8"]:
-        return "below the 99.8% limit"
-    if rate < at["lower_95"]:
-        return "below the 95% limit"
-    return "within the limits"
+    return _positions(np.array([rate], dtype=float), np.array([True]), {k: np.array([v], dtype=float) for k, v in at.items()})[0]
 
 
 def funnel_plot(
@@ -188,19 +156,20 @@ def funnel_plots(
 
 
 def _fits(os: list[np.ndarray], es: list[np.ndarray], oks: list[np.ndarray], winsor: float = 0.1) -> list[Funnel]:
-    """:func:`funnel` of each plot; plots whose units all count and have the same number of
-    them are fitted side by side (row sums of a C-ordered array are the sums of each row alone)."""
+    """:func:`funnel` of each plot, from the units that count (``oks``; the others get z NaN).
+
+    Plots with the same number of such units are fitted side by side: row sums of a
+    C-ordered array are the sums of each row alone, so each fit has the floats of its own.
+    """
     fits: list[Funnel | None] = [None] * len(os)
     by_size: dict[int, list[int]] = {}
-    for i, (o, ok) in enumerate(zip(os, oks, strict=True)):
-        if len(o) and ok.all():
-            by_size.setdefault(len(o), []).append(i)
-        else:
-            fits[i] = funnel(o, es[i], winsor)
+    for i, ok in enumerate(oks):
+        by_size.setdefault(int(ok.sum()), []).append(i)
     for n, idx in by_size.items():
-        o, pop = np.stack([os[i] for i in idx]), np.stack([es[i] for i in idx])
-        theta = o.sum(axis=1) / pop.sum(axis=1)
+        o = np.stack([os[i][oks[i]] for i in idx])
+        pop = np.stack([es[i][oks[i]] for i in idx])
         with np.errstate(divide="ignore", invalid="ignore"):
+            theta = o.sum(axis=1) / pop.sum(axis=1)
             z = (o - theta[:, None] * pop) / np.sqrt(theta[:, None] * pop)
         phi, over = np.ones(len(idx)), np.zeros(len(idx), dtype=bool)
         if n >= 3:
@@ -209,10 +178,13 @@ def _fits(os: list[np.ndarray], es: list[np.ndarray], oks: list[np.ndarray], win
             if k:
                 zs = np.clip(zs, zs[:, k:k + 1], zs[:, n - 1 - k:n - k])
             phi_hat = np.sum(zs**2, axis=1) / n
-            over = (theta > 0) & (n * phi_hat > _chi2_95(n - 1))
+            with np.errstate(invalid="ignore"):
+                over = (theta > 0) & (n * phi_hat > _chi2_95(n - 1))
             phi = np.where(over, phi_hat, 1.0)
         for i, t, ph, ov, zi in zip(idx, theta.tolist(), phi.tolist(), over.tolist(), z, strict=True):
-            fits[i] = Funnel(t * 1000.0, ph, ov, zi, _method(ph, ov))
+            full = np.full(len(os[i]), np.nan)
+            full[oks[i]] = zi
+            fits[i] = Funnel(t * 1000.0, ph, ov, full, _method(ph, ov))
     return [f for f in fits if f is not None]
 
 
