@@ -337,17 +337,15 @@ def _funnels(many: Sequence[_Units], years: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, (u, a, b) in enumerate(zip(many, starts, ends, strict=True)):
         entry: dict[str, Any] = {"theme": u.theme, "title": f"{u.theme}: per 1,000 residents a year"}
-        cells = zip(u.names, u.codes, crimes_[a:b], population_[a:b], rates[a:b], u.is_area, strict=True)
+        rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x)}
+                for n, c, k, p, r, x in zip(u.names, u.codes, crimes_[a:b], population_[a:b], rates[a:b], u.is_area, strict=True)]
         plot = plots.get(i)
         if plot is None:
-            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x)}
-                    for n, c, k, p, r, x in cells]
             entry.update({"forces": rows, "target": None, "limits": [], "method": "too few areas for a funnel (three needed)"})
         else:
             f = plot.fit
-            rows = [{"force": str(n), "code": str(c), "crimes": k, "population": p, "rate_per_1000": r, "is_area": bool(x),
-                     "z": z if math.isfinite(z) else None, "position": place}
-                    for (n, c, k, p, r, x), z, place in zip(cells, f.z.tolist(), plot.position, strict=True)]
+            for row, z, place in zip(rows, f.z.tolist(), plot.position, strict=True):
+                row.update({"z": z if math.isfinite(z) else None, "position": place})
             entry.update({"forces": rows, "target": f.target, "phi": f.phi, "overdispersed": f.overdispersed,
                           "method": f.method, "limits": plot.limits})
         out.append(entry)
