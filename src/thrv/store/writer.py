@@ -328,7 +328,8 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
     has_units = {"force", "month"} <= names
     if has_units:
         figures.append(
-            "list(DISTINCT strftime(month, '%Y-%m') || ' ' || force) FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)"
+            "list(DISTINCT struct_pack(force := force, month := strftime(month, '%Y-%m'))) "
+            "FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)"
         )
     found = con.execute(f"SELECT {', '.join(figures)} FROM {kind.table} WHERE {where}").fetchall()[0]
     rows = int(found[0])
@@ -346,8 +347,7 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
         )
     units: list[tuple[str, str]] = []
     if has_units:
-        pairs = (str(text).split(" ", 1) for text in (found[-1] or []))
-        units = sorted((force, month) for month, force in pairs)
+        units = sorted((str(u["force"]), str(u["month"])) for u in (found[-1] or []))
     return _Stats(rows, shared, int(clash), units)
 
 
