@@ -13,7 +13,7 @@ looked up once per row by a join and counted per value first (:func:`_code_colum
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +24,7 @@ from ibis import _
 
 from thrv.indicators.definitions import PERCENTILE, Condition, Indicator
 from thrv.reference import reference_path
+from thrv.store.summary import ROWS, SUMMARIES
 
 #: columns some indicators filter on that live in a reference table (rewritten as IN-lists
 #: on the key column, see _translate):
@@ -180,6 +181,7 @@ def monthly_figures(
     places: pd.DataFrame | None = None,
     value_levels: Sequence[str] = (),
     value_months: Collection[dt.date] | None = None,
+    summaries: Mapping[str, Any] | None = None,
 ) -> MonthlyFigures:
     """Aggregate every indicator over [first_month, last_month] for the given forces (all if None).
 
@@ -193,6 +195,12 @@ def monthly_figures(
     force's districts and areas) the monthly median/P90 of every series at
     ``value_levels`` is computed in the engine (:func:`_value_series`); ``value_months``
     then limits the row values pulled to the months the pack's tests compare.
+
+    ``summaries`` (table -> the Ibis table of its current monthly summary, see
+    :func:`thrv.store.summary.fresh_summary`): at the district grain, a table's counts are
+    summed from its summary instead of counted from its rows when every condition names
+    one of the summary's columns (the same integers from a million rows instead of tens of
+    millions).
     """
     tables = sorted({i.table for i in indicators})
     wide: dict[str, pd.DataFrame] = {}
@@ -216,9 +224,16 @@ def monthly_figures(
         by_district = by_district_grain and "district_code" in t.columns
         if by_district:
             keys = ["force", "district_code", "month"]
+        summary = _summary_for(summaries, table, mine, first_month, last_month, forces) if by_district else None
+        counted, weight = (t, None) if summary is None else (summary, ROWS)
+        plain = mine
         t, mine = _code_columns(t, mine)
-        metrics, names, same = _metrics(t, mine)
-        grouped = _grouped(t, mine, keys, metrics).to_pandas()
+        if summary is not None:
+            counted, coded = _code_columns(counted, [i for i in plain if i.measure in {"count", "proportion"}])
+        else:
+            counted, coded = t, mine
+        metrics, names, same = _metrics(counted, coded, weight)
+        grouped = _grouped(counted, coded, keys, metrics, weight).to_pandas()
         for name, source in same.items():
             grouped[name] = grouped[source]
         grouped = grouped[[*keys, *names]]
@@ -255,14 +270,63 @@ def monthly_figures(
     return MonthlyFigures(wide, coverage, values, value_series)
 
 
-def _metrics(t: Any, indicators: Sequence[Indicator]) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+def _counter(t: Any, weight: str | None) -> Any:
+    """``count(where)`` over rows, or the sum of ``weight`` over a summary's counted rows (0 for none)."""
+    if weight is None:
+        return lambda where=None: t.count(where=where)
+    # a sum of (condition ? weight : 0): the engine adds each row to one total without the
+    # per-aggregate row selection a FILTER clause costs (a missing condition adds 0, as
+    # FILTER leaves the row out)
+    return lambda where=None: (t[weight] if where is None else where.ifelse(t[weight], 0)).sum().fill_null(0).cast("int64")
+
+
+def _summary_for(
+    summaries: Mapping[str, Any] | None,
+    table: str,
+    indicators: Sequence[Indicator],
+    first_month: dt.date,
+    last_month: dt.date,
+    forces: Sequence[str] | None,
+) -> Any | None:
+    """The summary rows of ``table`` in the window, when its counts can be summed from them.
+
+    Only when every count and proportion names summary columns alone (a distinct count
+    cannot be summed): otherwise the rows are counted.
+    """
+    if not summaries or table not in summaries:
+        return None
+    s = summaries[table]
+    counts = [i for i in indicators if i.measure in {"count", "proportion"}]
+    if not counts or any(i.count_distinct for i in counts):
+        return None
+    if any(c.column not in s.columns for i in counts for c in (*i.where, *i.numerator)):
+        return None
+    s = s.filter((s.month >= first_month) & (s.month <= last_month))
+    if forces is not None:
+        s = s.filter(s.force.isin(list(forces)))
+    return s
+
+
+def summaries_of(con: Any, tables: Sequence[str]) -> dict[str, Any]:
+    """table -> its current summary (:func:`thrv.store.summary.fresh_summary`), for the tables having one."""
+    from thrv.store.summary import fresh_summary
+
+    found = {table: fresh_summary(con, table) for table in tables if table in SUMMARIES}
+    return {table: s for table, s in found.items() if s is not None}
+
+
+def _metrics(
+    t: Any, indicators: Sequence[Indicator], weight: str | None = None
+) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     """The grouped aggregates of a table's count and proportion indicators, each distinct one once.
 
     The denominators of outcome rates are often another indicator's numerator: the engine
     computes such an aggregate once, and ``same`` (column -> the column computed) copies it.
-    Returns the aggregates, every column's name in order, and ``same``.
+    Returns the aggregates, every column's name in order, and ``same``. With ``weight``
+    ``t`` is a summary whose rows stand for ``weight`` rows each.
     """
-    metrics: dict[str, Any] = {"_rows": _.count()}
+    count = _counter(t, weight)
+    metrics: dict[str, Any] = {"_rows": count()}
     names: list[str] = ["_rows"]
     same: dict[str, str] = {}
     seen: dict[tuple[Any, ...], str] = {}
@@ -284,14 +348,16 @@ def _metrics(t: Any, indicators: Sequence[Indicator]) -> tuple[dict[str, Any], l
             # month (one per suspect); a crime sits in one LSOA, so sums over LSOAs hold
             add(f"n|{ind.id}", ("distinct", ind.count_distinct, ind.where), t[ind.count_distinct].nunique(where=where))
         elif ind.measure == "count":
-            add(f"n|{ind.id}", ("count", ind.where), t.count(where=where))
+            add(f"n|{ind.id}", ("count", ind.where), count(where))
         else:
-            add(f"n|{ind.id}", ("count", ind.where, ind.numerator), t.count(where=where & _predicate(t, ind.numerator)))
-            add(f"d|{ind.id}", ("count", ind.where), t.count(where=where))
+            add(f"n|{ind.id}", ("count", ind.where, ind.numerator), count(where & _predicate(t, ind.numerator)))
+            add(f"d|{ind.id}", ("count", ind.where), count(where))
     return metrics, names, same
 
 
-def _grouped(t: Any, indicators: Sequence[Indicator], keys: list[str], metrics: dict[str, Any]) -> Any:
+def _grouped(
+    t: Any, indicators: Sequence[Indicator], keys: list[str], metrics: dict[str, Any], weight: str | None = None
+) -> Any:
     """The grouped counts, in two steps when one numbered column carries most conditions.
 
     Counting a dozen filters per row costs the engine a dozen updates per row. When every
@@ -302,7 +368,8 @@ def _grouped(t: Any, indicators: Sequence[Indicator], keys: list[str], metrics: 
     integers in one query.
     """
     counts = [i for i in indicators if i.measure in {"count", "proportion"}]
-    if not counts or any(i.measure == "count" and i.count_distinct for i in counts):
+    if weight is not None or not counts or any(i.measure == "count" and i.count_distinct for i in counts):
+        # a summary is already counted per value: its rows are few, its groups many
         return t.group_by(keys).aggregate(**metrics)
     uses: dict[str, int] = {}
     for ind in counts:
@@ -323,8 +390,9 @@ def _grouped(t: Any, indicators: Sequence[Indicator], keys: list[str], metrics: 
             others = tuple(c for c in conds if c.column != pivot)
             rest.setdefault(others, f"_c{len(rest)}")
             parts[name] = (tuple(c for c in conds if c.column == pivot), rest[others])
+    count = _counter(t, weight)
     first = t.group_by([*keys, pivot]).aggregate(
-        **{name: (t.count(where=_predicate(t, conds)) if conds else t.count()) for conds, name in rest.items()})
+        **{name: (count(_predicate(t, conds)) if conds else count()) for conds, name in rest.items()})
     sums: dict[str, Any] = {"_rows": first["_c0"].sum().cast("int64")}
     for name, (mine, column) in parts.items():
         total = first[column].sum(where=_predicate(first, mine)) if mine else first[column].sum()
@@ -478,8 +546,15 @@ def _value_series(
     return frame[columns].reset_index(drop=True)
 
 
-def distinct_values(con: Any, table: str, column: str) -> list[str]:
-    """Distinct non-null values of a column (for expanding ``for_each`` templates)."""
+def distinct_values(con: Any, table: str, column: str, summaries: Mapping[str, Any] | None = None) -> list[str]:
+    """Distinct non-null values of a column (for expanding ``for_each`` templates).
+
+    Read from the table's current summary when it has the column (``summaries``, see
+    :func:`summaries_of`): it holds every value the rows do.
+    """
+    if summaries and table in summaries and column in summaries[table].columns:
+        t = summaries[table]
+        return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
     if table not in set(con.list_tables()):
         return []
     t = con.table(table)
@@ -488,13 +563,14 @@ def distinct_values(con: Any, table: str, column: str) -> list[str]:
     return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
 
 
-def table_facts(con: Any, tables: Sequence[str]) -> pd.DataFrame:
+def table_facts(con: Any, tables: Sequence[str], summaries: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Rows, generated rows and the latest month per table and force, for every table in one query.
 
     Columns: table, force, rows, generated_rows, last_month. What the pack needs to know
     about the store before aggregating (its forces, which tables hold generated rows, the
     latest month for outcome maturity), asked once instead of once per table and question:
-    on a distributed engine each query is a job of its own.
+    on a distributed engine each query is a job of its own. A table with a current summary
+    (``summaries``) and no ``generated`` column is read from its summary.
     """
     existing = set(con.list_tables())
     parts = []
@@ -502,6 +578,15 @@ def table_facts(con: Any, tables: Sequence[str]) -> pd.DataFrame:
         if table not in existing:
             continue
         t = con.table(table)
+        if summaries and table in summaries and "generated" not in t.columns:
+            s = summaries[table]
+            parts.append(
+                s.group_by(s.force.cast("string").name("force"))
+                .aggregate(rows=s[ROWS].sum().cast("int64"), generated_rows=ibis.literal(0).cast("int64"),
+                           last_month=s.month.max())
+                .mutate(table=ibis.literal(table))
+            )
+            continue
         generated = t.count(where=t.generated.fill_null(False)) if "generated" in t.columns else ibis.literal(0).cast("int64")
         parts.append(
             t.group_by(t.force.cast("string").name("force"))

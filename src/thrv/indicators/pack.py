@@ -23,6 +23,7 @@ from thrv.indicators.aggregate import (
     distinct_values,
     latest_months,
     monthly_figures,
+    summaries_of,
     table_facts,
 )
 from thrv.indicators.compare import (
@@ -442,12 +443,14 @@ def load_inputs(
         raise ValueError(f"unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
     con = store.ibis()
     templates = load_indicators(indicator_files)
+    # the store's current monthly summaries (thrv.store.summary): counted instead of the rows
+    summaries = summaries_of(con, sorted({t.table for t in templates}))
     values_of = {
-        (t.table, t.for_each): distinct_values(con, t.table, t.for_each) for t in templates if t.for_each
+        (t.table, t.for_each): distinct_values(con, t.table, t.for_each, summaries) for t in templates if t.for_each
     }
     indicators = {i.id: i for i in expand(templates, values_of)}
     tables = sorted({i.table for i in indicators.values()})
-    facts = table_facts(con, tables)  # one query: forces, generated rows, latest months
+    facts = table_facts(con, tables, summaries)  # one query: forces, generated rows, latest months
     # tables holding rows marked generated (simulated extracts): their figures are flagged
     generated = set(facts.loc[facts["generated_rows"] > 0, "table"])
     indicators = {k: (replace(i, generated=True) if i.table in generated else i) for k, i in indicators.items()}
@@ -456,7 +459,8 @@ def load_inputs(
         raise ValueError("the store holds no records: run `thrv ingest` first")
     hierarchy = build_hierarchy(forces, areas_file)
     figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels,
-                              places=places_of(hierarchy), value_levels=levels, value_months=value_months)
+                              places=places_of(hierarchy), value_levels=levels, value_months=value_months,
+                              summaries=summaries)
     return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last, latest_months(con, tables, facts))
 
 

@@ -1,0 +1,112 @@
+"""Monthly summaries of the largest tables, kept beside their rows for fast packs.
+
+A national store holds tens of millions of street-level crimes; a pack at force, area and
+district level needs only their counts per force, district, month, crime type and last
+outcome (a million rows). :func:`refresh` writes those counts to ``crimes_monthly``
+(``rows`` per group, and the newest ``ingest_id`` among them) for the (force, month) units
+a write touched, or for the whole table; the pack reads them instead of the rows when
+:func:`fresh_summary` finds them current, and falls back to the rows otherwise, with the
+same figures either way.
+
+Current means: the summary's rows add up to the table's rows and its newest ``ingest_id``
+is the table's (every write stores its rows under a new, larger id, and a deletion changes
+the count), and the reference tables are those the summary was built with (loading a new
+lookup re-derives ``district_code`` in place). A summary that is not
+current is ignored, never half used. :func:`refresh` runs inside the caller's transaction,
+so the rows and their counts change together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+#: table -> (summary table, the columns it is grouped by)
+SUMMARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "crimes": ("crimes_monthly", ("force", "district_code", "month", "crime_type", "last_outcome_category")),
+}
+#: the count column of a summary
+ROWS = "rows"
+#: the newest ingest id in each summary row (for the freshness check)
+NEWEST = "newest_ingest_id"
+#: meta key holding the reference version a summary was built with
+STAMP = "summary_reference_version|"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None) -> int:
+    """(Re)write the summary of ``table`` for ``units`` ((force, "YYYY-MM") pairs), or all of it.
+
+    ``con`` is the store's DuckDB connection, inside the transaction that changed the rows.
+    With ``units`` and no summary yet, nothing is done (a store has one only once it was
+    built whole, see :func:`build`). Returns the summary rows written.
+    """
+    if table not in SUMMARIES:
+        raise ValueError(f"no summary is defined for table {table!r}")
+    name, keys = SUMMARIES[table]
+    exists = bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
+    ).fetchall()[0][0])
+    if units is not None and not exists:
+        return 0
+    cols = ", ".join(_quote(k) for k in keys)
+    select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} {{where}} "
+              f"GROUP BY ALL")
+    if units is None:
+        con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + select.format(where=""))
+        written = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
+    else:
+        if not units:
+            return 0
+        match = " OR ".join("(force = ? AND month = ?)" for _ in units)
+        params = [v for force, month in units for v in (force, pd.Timestamp(month + "-01").date())]
+        con.execute(f"DELETE FROM {_quote(name)} WHERE {match}", params)
+        written = len(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=f"WHERE {match}") +
+                                  " RETURNING 1", params).fetchall())
+    version = con.execute("SELECT value FROM meta WHERE key = 'reference_version'").fetchall()
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMP + name, version[0][0] if version else ""])
+    return written
+
+
+def build(con: Any, table: str = "crimes") -> int:
+    """Build the whole summary of ``table`` (once per store; :func:`refresh` keeps it after)."""
+    return refresh(con, table, None)
+
+
+def fresh_summary(con: Any, table: str) -> Any | None:
+    """The Ibis table of ``table``'s summary when the store has one and it is current, else None.
+
+    ``con`` is an Ibis backend. One small query: the table's row count and newest
+    ``ingest_id`` (statistics on DuckDB), the summary's, and the reference stamps.
+    """
+    if table not in SUMMARIES:
+        return None
+    name, keys = SUMMARIES[table]
+    existing = set(con.list_tables())
+    if name not in existing or table not in existing or "meta" not in existing:
+        return None
+    s = con.table(name)
+    raw = con.table(table)
+    if not {*keys, ROWS, NEWEST} <= set(s.columns) or "ingest_id" not in raw.columns:
+        return None
+    meta = con.table("meta")
+    stamp = meta.filter(meta.key == STAMP + name).select(stamp=meta.value)
+    version = meta.filter(meta.key == "reference_version").select(version=meta.value)
+    check = (raw.aggregate(rows=raw.count(), newest=raw.ingest_id.max())
+             .cross_join(s.aggregate(summary_rows=s[ROWS].sum(), summary_newest=s[NEWEST].max()))
+             .cross_join(stamp).cross_join(version)).to_pandas()
+    if len(check) != 1:
+        return None
+    row = check.iloc[0]
+
+    def number(v: Any) -> int | None:
+        return None if pd.isna(v) else int(v)
+
+    current = (row["stamp"] == row["version"] and (number(row["rows"]) or 0) == (number(row["summary_rows"]) or 0)
+               and number(row["newest"]) == number(row["summary_newest"]))
+    return s if current else None
