@@ -18,6 +18,7 @@ so the rows and their counts change together.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,29 +43,29 @@ def _quote(name: str) -> str:
 def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None) -> int:
     """(Re)write the summary of ``table`` for ``units`` ((force, "YYYY-MM") pairs), or all of it.
 
-    ``con`` is the store's DuckDB connection, inside the transaction that changed the rows.
-    With ``units`` and no summary yet, nothing is done (a store has one only once it was
-    built whole, see :func:`build`). Returns the summary rows written.
+    ``con`` is the store's DuckDB connection, inside the transaction that changed the rows:
+    the writer calls ``refresh(con, kind.table, units)`` after storing a file's rows and
+    deleting those it replaces. A table with no summary defined is left alone; a store
+    with no summary yet gets the whole table summarised (once). Returns the summary rows
+    written.
     """
     if table not in SUMMARIES:
-        raise ValueError(f"no summary is defined for table {table!r}")
+        return 0
     name, keys = SUMMARIES[table]
     exists = bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
     ).fetchall()[0][0])
-    if units is not None and not exists:
+    if units is not None and not units and exists:
         return 0
     cols = ", ".join(_quote(k) for k in keys)
     select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} {{where}} "
               f"GROUP BY ALL")
-    if units is None:
+    if units is None or not exists:
         con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + select.format(where=""))
         written = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
     else:
-        if not units:
-            return 0
         match = " OR ".join("(force = ? AND month = ?)" for _ in units)
-        params = [v for force, month in units for v in (force, pd.Timestamp(month + "-01").date())]
+        params = [v for force, month in units for v in (force, dt.date.fromisoformat(month + "-01"))]
         con.execute(f"DELETE FROM {_quote(name)} WHERE {match}", params)
         written = len(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=f"WHERE {match}") +
                                   " RETURNING 1", params).fetchall())
@@ -75,6 +76,8 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
 
 def build(con: Any, table: str = "crimes") -> int:
     """Build the whole summary of ``table`` (once per store; :func:`refresh` keeps it after)."""
+    if table not in SUMMARIES:
+        raise ValueError(f"no summary is defined for table {table!r}")
     return refresh(con, table, None)
 
 
