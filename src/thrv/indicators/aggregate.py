@@ -277,7 +277,18 @@ def _counter(t: Any, weight: str | None) -> Any:
     # a sum of (condition ? weight : 0): the engine adds each row to one total without the
     # per-aggregate row selection a FILTER clause costs (a missing condition adds 0, as
     # FILTER leaves the row out)
-    return lambda where=None: (t[weight] if where is None else where.ifelse(t[weight], 0)).sum().fill_null(0).cast("int64")
+    return lambda where=None: _exact_sum(t[weight] if where is None else where.ifelse(t[weight], 0))
+
+
+def _exact_sum(counts: Any, where: Any = None) -> Any:
+    """The sum of integer counts as an int64 (0 over no rows).
+
+    Summed as float64, exact for any total below 2**53, because an engine may widen an
+    integer sum (DuckDB's SUM(BIGINT) is a 128-bit HUGEINT, which arrives as a decimal that
+    pandas converts one Python object at a time), and Ibis drops a cast to the type it
+    already infers.
+    """
+    return counts.cast("float64").sum(where=where).fill_null(0).cast("int64")
 
 
 def _summary_for(
@@ -393,10 +404,9 @@ def _grouped(
     count = _counter(t, weight)
     first = t.group_by([*keys, pivot]).aggregate(
         **{name: (count(_predicate(t, conds)) if conds else count()) for conds, name in rest.items()})
-    sums: dict[str, Any] = {"_rows": first["_c0"].sum().cast("int64")}
+    sums: dict[str, Any] = {"_rows": _exact_sum(first["_c0"])}
     for name, (mine, column) in parts.items():
-        total = first[column].sum(where=_predicate(first, mine)) if mine else first[column].sum()
-        sums[name] = total.fill_null(0).cast("int64")
+        sums[name] = _exact_sum(first[column], _predicate(first, mine) if mine else None)
     return first.group_by(keys).aggregate(**sums)
 
 
@@ -582,7 +592,7 @@ def table_facts(con: Any, tables: Sequence[str], summaries: Mapping[str, Any] | 
             s = summaries[table]
             parts.append(
                 s.group_by(s.force.cast("string").name("force"))
-                .aggregate(rows=s[ROWS].sum().cast("int64"), generated_rows=ibis.literal(0).cast("int64"),
+                .aggregate(rows=_exact_sum(s[ROWS]), generated_rows=ibis.literal(0).cast("int64"),
                            last_month=s.month.max())
                 .mutate(table=ibis.literal(table))
             )
