@@ -182,6 +182,7 @@ def monthly_figures(
     value_levels: Sequence[str] = (),
     value_months: Collection[dt.date] | None = None,
     summaries: Mapping[str, Any] | None = None,
+    tables_with_rows: Collection[str] | None = None,
 ) -> MonthlyFigures:
     """Aggregate every indicator over [first_month, last_month] for the given forces (all if None).
 
@@ -201,6 +202,10 @@ def monthly_figures(
     summed from its summary instead of counted from its rows when every condition names
     one of the summary's columns (the same integers from a million rows instead of tens of
     millions).
+
+    ``tables_with_rows`` (when known, e.g. from :func:`table_facts`): a table not in it is
+    known to be empty, and its (empty) figures are made from the query's schema without
+    asking the engine.
     """
     tables = sorted({i.table for i in indicators})
     wide: dict[str, pd.DataFrame] = {}
@@ -233,7 +238,11 @@ def monthly_figures(
         else:
             counted, coded = t, mine
         metrics, names, same = _metrics(counted, coded, weight)
-        grouped = _grouped(counted, coded, keys, metrics, weight).to_pandas()
+        query = _grouped(counted, coded, keys, metrics, weight)
+        if tables_with_rows is not None and table not in tables_with_rows:
+            grouped = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in query.schema().to_pandas()})
+        else:
+            grouped = query.to_pandas()
         for name, source in same.items():
             grouped[name] = grouped[source]
         grouped = grouped[[*keys, *names]]

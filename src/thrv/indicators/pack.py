@@ -460,7 +460,7 @@ def load_inputs(
     hierarchy = build_hierarchy(forces, areas_file)
     figures = monthly_figures(con, list(indicators.values()), first, last, by_district_grain="lsoa" not in levels,
                               places=places_of(hierarchy), value_levels=levels, value_months=value_months,
-                              summaries=summaries)
+                              summaries=summaries, tables_with_rows=set(facts["table"]))
     return PackInputs(indicators, forces, hierarchy, figures, tuple(levels), first, last, latest_months(con, tables, facts))
 
 
