@@ -163,12 +163,12 @@ def build_matrix(
         cov = coverage.copy()
         cov["col"] = np.array([month_index(m) for m in cov["month"]]) - month_index(first)
         cov = cov[(cov["col"] >= 0) & (cov["col"] < n_months) & (cov["rows"] > 0)]
-        held: dict[tuple[str, str], set[int]] = {(t, f): set() for t, f in zip(cov["table"], cov["force"], strict=True)}
-        for t, f, c in zip(cov["table"], cov["force"], cov["col"], strict=True):
-            held[(t, f)].add(int(c))
-        for i, (t, f) in enumerate(zip(keys["table"], keys["force"], strict=True)):
-            for c in held.get((t, f), ()):
-                covered[i, c] = True
+        # the months each (table, force) holds, one row per pair, given to every series of the pair
+        pairs = pd.MultiIndex.from_arrays([cov["table"], cov["force"]]).drop_duplicates()
+        held = np.zeros((len(pairs), n_months), dtype=bool)
+        held[pairs.get_indexer(pd.MultiIndex.from_arrays([cov["table"], cov["force"]])), cov["col"].to_numpy(dtype=int)] = True
+        pair = pairs.get_indexer(pd.MultiIndex.from_arrays([keys["table"], keys["force"]])) if len(pairs) else np.full(len(keys), -1)
+        covered[pair >= 0] = held[pair[pair >= 0]]
     num[~covered] = np.nan
     den[~covered] = np.nan
     return SeriesMatrix(keys, months, num, den)
