@@ -151,3 +151,20 @@ def test_a_summary_behind_its_rows_is_not_used(summarised: Path, change: str) ->
     with connect(summarised) as store:
         assert summary.fresh_summary(store.ibis(), "crimes") is None
         assert summaries_of(store.ibis(), ["crimes", "calls"]) == {}
+
+
+@pytest.mark.parametrize("change", ["rows", "lookup"])
+def test_refreshing_after_an_unrefreshed_change_summarises_it_all_again(summarised: Path, change: str) -> None:
+    with Store(summarised) as store, store.transaction() as con:
+        if change == "rows":  # rows of another month deleted by a writer that did not refresh the summary
+            con.execute("DELETE FROM crimes WHERE month = DATE '2024-03-01' AND crime_type = 'Robbery'")
+        else:  # built with another lookup
+            con.execute("UPDATE meta SET value = 'an older lookup' WHERE key = ?", [summary.STAMP + "crimes_monthly"])
+            con.execute("UPDATE crimes SET district_code = NULL WHERE month = DATE '2024-03-01'")
+        summary.refresh(con, "crimes", [("Cambridgeshire Constabulary", "2025-11")])
+    refreshed = _summary_frame(summarised)
+    with connect(summarised) as store:
+        assert summary.fresh_summary(store.ibis(), "crimes") is not None
+    with Store(summarised) as store, store.transaction() as con:
+        summary.build(con)
+    pd.testing.assert_frame_equal(refreshed, _summary_frame(summarised), check_exact=True)

@@ -45,9 +45,11 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
 
     ``con`` is the store's DuckDB connection, inside the transaction that changed the rows:
     the writer calls ``refresh(con, kind.table, units)`` after storing a file's rows and
-    deleting those it replaces. A table with no summary defined is left alone; a store
-    with no summary yet gets the whole table summarised (once). Returns the summary rows
-    written.
+    deleting those it replaces. A table with no summary defined is left alone. The whole
+    table is summarised instead when the store has no summary yet, when it was built with
+    other reference tables, or when its totals still differ from the rows' after the units
+    were rewritten (rows changed by a writer that did not refresh it). Returns the summary
+    rows written.
     """
     if table not in SUMMARIES:
         return 0
@@ -55,22 +57,33 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
     exists = bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
     ).fetchall()[0][0])
+    version_rows = con.execute("SELECT value FROM meta WHERE key = 'reference_version'").fetchall()
+    version = str(version_rows[0][0]) if version_rows else ""
+    if exists:
+        stamp = con.execute("SELECT value FROM meta WHERE key = ?", [STAMP + name]).fetchall()
+        if not stamp or stamp[0][0] != version:  # built with another lookup: districts changed since
+            units = None
     if units is not None and not units and exists:
         return 0
     cols = ", ".join(_quote(k) for k in keys)
     select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} {{where}} "
               f"GROUP BY ALL")
-    if units is None or not exists:
-        con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + select.format(where=""))
-        written = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
-    else:
+    written = -1
+    if units is not None and exists:
         match = " OR ".join("(force = ? AND month = ?)" for _ in units)
         params = [v for force, month in units for v in (force, dt.date.fromisoformat(month + "-01"))]
         con.execute(f"DELETE FROM {_quote(name)} WHERE {match}", params)
         written = len(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=f"WHERE {match}") +
                                   " RETURNING 1", params).fetchall())
-    version = con.execute("SELECT value FROM meta WHERE key = 'reference_version'").fetchall()
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMP + name, version[0][0] if version else ""])
+        # rows another writer changed outside these units (an older thrv): summarise it all again
+        raw = con.execute(f"SELECT count(*), max(ingest_id) FROM {_quote(table)}").fetchall()[0]
+        mine = con.execute(f"SELECT coalesce(sum({ROWS}), 0), max({NEWEST}) FROM {_quote(name)}").fetchall()[0]
+        if (int(raw[0]), raw[1]) != (int(mine[0]), mine[1]):
+            written = -1
+    if written < 0:
+        con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + select.format(where=""))
+        written = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMP + name, version])
     return written
 
 
