@@ -239,6 +239,7 @@ def monthly_figures(
             counted, coded = t, mine
         metrics, names, same = _metrics(counted, coded, weight)
         query = _grouped(counted, coded, keys, metrics, weight)
+        grouped: Any
         if tables_with_rows is not None and table not in tables_with_rows:
             grouped = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in query.schema().to_pandas()})
         else:

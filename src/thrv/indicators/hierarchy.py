@@ -73,7 +73,7 @@ def _read_text_columns(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 @cache
-def _lookup_tables() -> tuple[pd.DataFrame, dict[tuple[str, str], Any]]:
+def _lookup_tables() -> tuple[pd.DataFrame, dict[tuple[Any, Any], Any]]:
     """The shipped LSOA lookup and populations ((level, code) -> population), read once per process."""
     lsoa = _read_text_columns(reference_path("lsoa.csv.gz"), ["lsoa_code", "lsoa_name", "lad_code", "lad_name", "pfa_code"])
     pop = _read_text_columns(reference_path("population.csv.gz"), ["level", "code", "population"])
