@@ -445,8 +445,8 @@ def load_inputs(
     templates = load_indicators(indicator_files)
     # the store's current monthly summaries (thrv.store.summary): counted instead of the rows
     summaries = summaries_of(con, sorted({t.table for t in templates}))
-    values_of = {
-        (t.table, t.for_each): distinct_values(con, t.table, t.for_each, summaries) for t in templates if t.for_each
+    values_of = {  # one question per (table, column), however many templates expand over it
+        key: distinct_values(con, *key, summaries) for key in dict.fromkeys((t.table, t.for_each) for t in templates if t.for_each)
     }
     indicators = {i.id: i for i in expand(templates, values_of)}
     tables = sorted({i.table for i in indicators.values()})
