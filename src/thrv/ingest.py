@@ -253,7 +253,7 @@ def ingest(
     finally:
         for _source, prepared, _outcome in held:
             _discard(prepared)
-        if current is not None:
+        if current is not None and id(current[1]) not in reported:  # a reported file's CSV is already dropped
             _discard(current[1])
         pool.shutdown(wait=True, cancel_futures=True)
         for future in pending:

@@ -7,7 +7,9 @@ and on a distributed engine elsewhere.
 
 Each file is written in one transaction: its rows, its quarantined rows, the rows it
 replaces and its log entry either all land or none do (a killed process or a failing disk
-leaves the store as it was before that file).
+leaves the store as it was before that file). Opt-in, several whole files share one
+transaction (:meth:`Store.begin_batch`): a failure then leaves the store as it was before
+the batch.
 """
 
 from __future__ import annotations
