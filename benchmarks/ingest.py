@@ -28,6 +28,8 @@ in-memory read of the same files with an explicit schema); the summary also prin
 share of the equally durable load and that load's own share of the in-memory read, which
 bounds any ingest that commits each file to a DuckDB file. For a quick run pass one
 folder, e.g. ``--data ../shared/data/police_uk/all_forces/2025-10`` (39 files).
+``--batch-rows N`` also times the opt-in batched ingest (a transaction per batch of at least
+N rows read) in the same run. ``benchmarks/ingest_floor.py`` takes the durable load apart.
 """
 
 from __future__ import annotations
@@ -144,6 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "police_uk")
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
+    parser.add_argument(
+        "--batch-rows", type=int, default=0,
+        help="also time the opt-in batched ingest (a transaction per batch of at least this many rows) in the same run",
+    )
     args = parser.parse_args()
     if not args.data.exists():
         raise SystemExit(f"{args.data}: the real data set is not there; pass --data")
@@ -165,6 +171,18 @@ def main() -> None:
         started = time.perf_counter()
         again = ingest(store, [args.data])
         t_again = time.perf_counter() - started
+    batched: tuple[float, float, int] | None = None
+    if args.batch_rows:
+        print(f"thrv ingest, batch_rows={args.batch_rows:,}, {_load()}", flush=True)
+        for p in (db, Path(str(db) + ".wal")):
+            p.unlink(missing_ok=True)
+        with Store(db) as store:
+            wall, cpu = time.perf_counter(), time.process_time()
+            in_batches = ingest(store, [args.data], batch_rows=args.batch_rows)
+            batched = (time.perf_counter() - wall, time.process_time() - cpu, in_batches.total("rows_read"))
+            same = (in_batches.total("rows_stored"), in_batches.total("rows_quarantined")) == (
+                report.total("rows_stored"), report.total("rows_quarantined"))
+            print(f"  batched ingest stored and quarantined the same rows as one transaction per file: {same}")
     print(f"baselines (after), {_load()}", flush=True)
     after = duckdb_baselines(files, args.work)
     print(f"done, {_load()}", flush=True)
@@ -186,6 +204,10 @@ def main() -> None:
                 f"{100 * thrv_rate / rate:>7.0f}%{cpu_s:>8.1f}{cpu_rate:>12,.0f}{100 * (read / c_thrv) / cpu_rate:>7.0f}%"
             )
     print(f"{'thrv ingest (checked, stored)':36}{read:>11,}{t_thrv:>9.1f}{thrv_rate:>11,.0f}{'':8}{c_thrv:>8.1f}{read / c_thrv:>12,.0f}")
+    if batched is not None:
+        b_wall, b_cpu, b_rows = batched
+        label = f"thrv, batches >= {args.batch_rows:,} rows"
+        print(f"{label:36}{b_rows:>11,}{b_wall:>9.1f}{b_rows / b_wall:>11,.0f}{'':8}{b_cpu:>8.1f}{b_rows / b_cpu:>12,.0f}")
     print(f"{'thrv re-run (no-op)':36}{again.total('rows_read'):>11,}{t_again:>9.1f}")
     print()
     print(f"reconciliation: read {read:,} = stored {stored:,} + quarantined {quarantined:,} -> "
@@ -202,6 +224,12 @@ def main() -> None:
     print(f"peak RSS of this process {peak:,.0f} MiB")
     print()
     _summary(read, t_thrv, c_thrv, before, after)
+    if batched is not None:
+        b_wall, b_cpu, b_rows = batched
+        memory = [r["read_csv -> table"] for r in (before, after)]
+        print(f"  batched (batch_rows={args.batch_rows:,}): {_share(b_rows / b_wall, memory, False)} wall, "
+              f"{_share(b_rows / b_cpu, memory, True)} CPU of the in-memory read; "
+              f"{t_thrv / b_wall:.2f}x the speed of one transaction per file")
 
 
 def _share(thrv: float, figures: list[tuple[int, float, float]], cpu: bool) -> str:

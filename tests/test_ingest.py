@@ -153,12 +153,14 @@ def test_a_failure_half_way_leaves_the_store_as_it_was(store: Store, monkeypatch
 
 
 @pytest.mark.slow
-def test_a_killed_ingest_leaves_every_file_whole(tmp_path: Path) -> None:
-    """SIGKILL part-way through: every file is either fully in the store or not at all."""
+@pytest.mark.parametrize("batch_rows", [None, 40_000])
+def test_a_killed_ingest_leaves_every_file_whole(tmp_path: Path, batch_rows: int | None) -> None:
+    """SIGKILL part-way through: every file is either fully in the store or not at all
+    (in batches too: a killed batch is absent as a whole, and the re-run stores it)."""
     db = tmp_path / "killed.duckdb"
     code = (
         "import sys; from thrv.store.database import Store; from thrv.ingest import ingest; "
-        f"s = Store({str(db)!r}); print('ready', flush=True); ingest(s, [{str(SAMPLE)!r}])"
+        f"s = Store({str(db)!r}); print('ready', flush=True); ingest(s, [{str(SAMPLE)!r}], batch_rows={batch_rows!r})"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -368,3 +370,108 @@ def test_a_store_from_before_rows_current_is_brought_up_to_date(tmp_path: Path) 
         log = store.df("SELECT kind, rows_current, units FROM ingest_log ORDER BY ingest_id")
     assert log["rows_current"].tolist() == [6116, 5672]
     assert set(log["units"]) == {'[["Cambridgeshire Constabulary", "2024-01"]]'}
+
+
+# -- batched transactions (opt-in) --------------------------------------------------------
+
+
+def _contents(store: Store) -> dict[str, str]:
+    """Every table's rows and the log, without the ids that number them: equal stores compare equal."""
+    out = {}
+    for table in ("crimes", "outcomes", "stop_search", "quarantine"):
+        cols = [c for c in store.df(f"DESCRIBE {table}")["column_name"] if c not in ("ingest_id", "quarantine_id")]
+        out[table] = store.df(f"SELECT {', '.join(cols)}, count(*) AS n FROM {table} GROUP BY ALL ORDER BY ALL").to_csv()
+    out["log"] = store.df(
+        "SELECT file, status, rows_read, rows_stored, rows_quarantined, rows_replaced, rows_current, units, message "
+        "FROM ingest_log ORDER BY ingest_id"
+    ).to_csv()
+    return out
+
+
+def _damaged_inputs(folder: Path, shared_data: Path) -> list[Path]:
+    """Real files in an order that exercises every path inside a batch: replacement by a later
+    version, the engine declining a file (a trailing empty extra field), quarantined rows,
+    a refused file, the same content twice."""
+    lines = real_lines("2024-02", n=300)
+    declined = folder / "2024-02-cambridgeshire-street.csv"
+    declined.write_text("".join(lines[:10]) + lines[10].rstrip("\r\n") + ",\r\n" + "".join(lines[11:]))
+    bad = real_lines("2024-03", n=200)
+    quarantined = folder / "2024-03-cambridgeshire-street.csv"
+    quarantined.write_text("".join(bad) + bad[5].replace(",2024-03,", ",2024-13,") + bad[7])  # bad month, duplicate
+    refused = folder / "2024-04-cambridgeshire-street.csv"
+    refused.write_bytes(b"PK\x03\x04 not a csv")
+    early = shared_data / "police_uk/cambridgeshire/street_earlier_vintage_2024-06/2024-01-cambridgeshire-street.csv.gz"
+    return [
+        sample_file("2024-01"), sample_file("2024-01", "outcomes"), sample_file("2024-02"), early, declined,
+        sample_file("2024-02", "stop-and-search"), quarantined, refused, sample_file("2024-03", "outcomes"),
+        sample_file("2024-02", "outcomes"), sample_file("2024-01", "outcomes"),
+    ]
+
+
+@pytest.mark.parametrize("batch_rows", [5_000, 10**9])
+def test_batches_store_exactly_what_a_transaction_per_file_stores(
+    tmp_path: Path, shared_data: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _damaged_inputs(tmp_path, shared_data)
+    opened, broken = [], []
+    begin, rollback = Store.begin_batch, Store.rollback_batch
+    monkeypatch.setattr(Store, "begin_batch", lambda self: (opened.append(1), begin(self))[1])
+    monkeypatch.setattr(Store, "rollback_batch", lambda self: (broken.append(self.in_batch), rollback(self))[1])
+    with Store(tmp_path / "per-file.duckdb") as one, Store(tmp_path / "batched.duckdb") as batched:
+        expected = ingest(one, paths)
+        assert not opened
+        got = ingest(batched, paths, batch_rows=batch_rows)
+        # batches were opened, and the declined file rolled one back to be written alone
+        assert 1 < len(opened) < len(paths) and broken.count(True) == 1
+        assert _contents(batched) == _contents(one)
+        summary = [(f.name, f.status, f.rows_read, f.rows_stored, f.rows_quarantined, f.rows_replaced) for f in got.files]
+        assert summary == [
+            (f.name, f.status, f.rows_read, f.rows_stored, f.rows_quarantined, f.rows_replaced) for f in expected.files
+        ]
+        statuses = [f.status for f in got.files]
+        assert statuses.count("refused") == 1 and statuses[-1] == "skipped"  # the same content twice
+        assert next(f for f in got.files if f.name.endswith(str(paths[4].name))).careful  # declined, read carefully
+        assert got.total("rows_read") == got.total("rows_stored") + got.total("rows_quarantined")
+        assert {b for f in got.files for b in f.examples if "2024-13" in b or "duplicate row" in b}
+        assert store_reconciles(batched)
+        assert ingest(batched, paths, batch_rows=batch_rows).total("rows_stored") == 0  # a re-run is a no-op
+
+
+def store_reconciles(store: Store) -> bool:
+    """Each stored file's rows in its table equal its log's rows_current, and read = stored + quarantined."""
+    log = store.df("SELECT ingest_id, table_name, rows_read, rows_stored, rows_quarantined, rows_current FROM ingest_log "
+                   "WHERE status IN ('stored', 'superseded')")
+    held = pd.concat([store.df(f"SELECT '{t}' AS table_name, ingest_id, count(*) AS n FROM {t} GROUP BY ALL")
+                      for t in ("crimes", "outcomes", "stop_search")])
+    merged = log.merge(held, on=["table_name", "ingest_id"], how="left").fillna({"n": 0})
+    quarantined = store.df("SELECT ingest_id, count(*) AS q FROM quarantine GROUP BY 1")
+    merged = merged.merge(quarantined, on="ingest_id", how="left").fillna({"q": 0})
+    return bool(
+        (merged["rows_read"] == merged["rows_stored"] + merged["rows_quarantined"]).all()
+        and (merged["n"] == merged["rows_current"]).all()
+        and (merged["q"] == merged["rows_quarantined"]).all()
+    )
+
+
+def test_ctrl_c_in_a_batch_keeps_the_committed_batches_and_a_rerun_completes(store: Store) -> None:
+    from thrv.ingest import IngestInterrupted
+
+    files = [sample_file(m, k) for m in ("2024-01", "2024-02", "2024-03") for k in ("street", "outcomes")]
+
+    def stop_at_the_fifth(_source: object, index: int, _total: int) -> None:
+        if index == 4:
+            raise KeyboardInterrupt
+
+    # batches of >= 12,000 rows: files 1-3 (6,116 + 5,672 + 6,499 rows) commit as one; the
+    # fourth is in the open batch when Ctrl-C comes before the fifth, and is rolled back
+    with pytest.raises(IngestInterrupted) as info:
+        ingest(store, files, batch_rows=12_000, on_file=stop_at_the_fifth)
+    committed = info.value.report.files
+    assert [f.status for f in committed] == ["stored"] * 3
+    assert store.count("ingest_log") == 3
+    assert store.count("crimes") + store.count("outcomes") == sum(f.rows_stored for f in committed)
+    again = ingest(store, files, batch_rows=12_000)
+    assert [f.status for f in again.files] == ["skipped"] * 3 + ["stored"] * 3
+    assert store.count("crimes") == sum(_csv_rows(f) for f in files[::2])
+    assert store.count("outcomes") == sum(_csv_rows(f) for f in files[1::2])
+    assert store_reconciles(store)

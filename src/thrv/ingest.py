@@ -32,7 +32,7 @@ from thrv.sources.csvtext import BadRow, FileRefused
 from thrv.sources.files import Limits, SourceError, SourceFile, discover, load
 from thrv.sources.kinds import Kind
 from thrv.sources.reader import BY_MAPPING, BY_RULES, FilePlan, content_sha256, plan_file
-from thrv.store.database import Store
+from thrv.store.database import BatchBroken, Store
 
 
 @dataclass
@@ -127,6 +127,7 @@ def ingest(
     on_progress: Callable[[Progress], None] | None = None,
     partner: str | None = None,
     vault: str | Path | None = None,
+    batch_rows: int | None = None,
 ) -> IngestReport:
     """Load files, folders and zip archives into the store.
 
@@ -140,6 +141,13 @@ def ingest(
     ``partner`` names the agency whose files these are (person records, area measures or
     incident records: :mod:`thrv.partner_ingest`, with the same guarantees); ``vault`` is
     where person identifiers go.
+
+    ``batch_rows`` (opt-in; default one transaction per file) writes files in batches of
+    one transaction each, committed once the batch holds at least that many rows read:
+    each file is still whole or absent, but a process killed part-way loses the
+    uncommitted batch, which a re-run stores. A file that needs a transaction of its own
+    (the engine's parse declined, or the engine refused it) has its batch rolled back and
+    rewritten one file per transaction.
 
     Raises :class:`thrv.sources.files.SourceError` for a path that does not exist (before
     anything is read) and :class:`IngestInterrupted` on Ctrl-C.
@@ -173,41 +181,80 @@ def ingest(
     before = store.last_ingest_id()
     current: tuple[SourceFile, _Prepared] | None = None
     stored_now: set[str] = set()  # contents stored by this run (after the read-ahead looked)
+    # files written but not yet committed (an open batch), with their outcomes
+    held: list[tuple[SourceFile, _Prepared, FileOutcome]] = []
+    stored_before_batch: set[str] = set()
+
+    reported: set[int] = set()  # id() of each file's _Prepared once it is in the report
+
+    def settle() -> None:
+        """The held files are committed: report them, then drop their staged CSVs."""
+        done = list(held)
+        held.clear()
+        for _source, prepared, outcome in done:
+            report.files.append(outcome)
+            reported.add(id(prepared))
+        for _source, prepared, _outcome in done:
+            _discard(prepared)
+
     try:
         with store.bulk():
-            for _ in range(PREFETCH):
-                submit_next()
-            for index, source in enumerate(sources):
-                if on_file:
-                    on_file(source, index, len(sources))
-                prepared = pending.popleft().result()
-                current = (source, prepared)
-                submit_next()
-                try:
-                    outcome = _finish(store, source, prepared, reload, stored_now)
-                finally:
-                    _discard(prepared)
-                if outcome.status == "stored":
-                    stored_now.add(prepared.sha)
-                outcome.size = source.size
-                report.files.append(outcome)
-                current = None
-                bytes_done += source.size
-                if on_progress:
-                    on_progress(
-                        Progress(index + 1, len(sources), bytes_done, bytes_total, report.total("rows_read"), source.basename)
-                    )
+            try:
+                for _ in range(PREFETCH):
+                    submit_next()
+                for index, source in enumerate(sources):
+                    if on_file:
+                        on_file(source, index, len(sources))
+                    prepared = pending.popleft().result()
+                    current = (source, prepared)
+                    submit_next()
+                    if batch_rows and not store.in_batch:
+                        store.begin_batch()
+                        stored_before_batch = set(stored_now)
+                    try:
+                        held.append((source, prepared, _written(store, source, prepared, reload, stored_now)))
+                    except BatchBroken:
+                        # roll the batch back and write its files (this one too) one transaction each
+                        store.rollback_batch()
+                        stored_now.intersection_update(stored_before_batch)
+                        again = [(s, p) for s, p, _o in held] + [(source, prepared)]
+                        held.clear()
+                        for s, p in again:
+                            held.append((s, p, _written(store, s, p, reload, stored_now)))
+                    if store.in_batch and sum(o.rows_read for _s, _p, o in held) >= (batch_rows or 0):
+                        store.commit_batch()
+                    if not store.in_batch:
+                        settle()
+                    current = None
+                    bytes_done += source.size
+                    if on_progress:
+                        rows = report.total("rows_read") + sum(o.rows_read for _s, _p, o in held)
+                        on_progress(Progress(index + 1, len(sources), bytes_done, bytes_total, rows, source.basename))
+                if store.in_batch:
+                    store.commit_batch()
+                    settle()
+            except BaseException:
+                store.rollback_batch()  # an open batch leaves nothing; the settings are restored after it
+                raise
     except (KeyboardInterrupt, RuntimeError) as exc:
         # the engine reports Ctrl-C during a statement as its own error, caused by the interrupt
         if not isinstance(exc, KeyboardInterrupt) and not isinstance(exc.__cause__, KeyboardInterrupt):
             raise
         for future in pending:
             future.cancel()
-        if current is not None:  # interrupted after its commit, before the loop heard: it is stored
-            _count_committed(store, report, *current, before)
+        # interrupted after a commit, before the loop heard: those files are stored
+        unsure = [(s, p) for s, p, _o in held]
+        if current is not None and id(current[1]) not in reported and all(current[1] is not p for _s, p in unsure):
+            unsure.append(current)
+        for s, p in unsure:
+            _count_committed(store, report, s, p, before)
         report.seconds = time.perf_counter() - clock_all
         raise IngestInterrupted(report) from exc
     finally:
+        for _source, prepared, _outcome in held:
+            _discard(prepared)
+        if current is not None and id(current[1]) not in reported:  # a reported file's CSV is already dropped
+            _discard(current[1])
         pool.shutdown(wait=True, cancel_futures=True)
         for future in pending:
             if future.done() and not future.cancelled() and future.exception() is None:
@@ -215,6 +262,14 @@ def ingest(
         shutil.rmtree(scratch, ignore_errors=True)
     report.seconds = time.perf_counter() - clock_all
     return report
+
+
+def _written(store: Store, source: SourceFile, prepared: _Prepared, reload: bool, stored_now: set[str]) -> FileOutcome:
+    outcome = _finish(store, source, prepared, reload, stored_now)
+    if outcome.status == "stored":
+        stored_now.add(prepared.sha)
+    outcome.size = source.size
+    return outcome
 
 
 def _count_committed(store: Store, report: IngestReport, source: SourceFile, prepared: _Prepared, before: int) -> None:

@@ -7,7 +7,9 @@ and on a distributed engine elsewhere.
 
 Each file is written in one transaction: its rows, its quarantined rows, the rows it
 replaces and its log entry either all land or none do (a killed process or a failing disk
-leaves the store as it was before that file).
+leaves the store as it was before that file). Opt-in, several whole files share one
+transaction (:meth:`Store.begin_batch`): a failure then leaves the store as it was before
+the batch.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class Store:
         ``on_wait(message)`` is called once if it has to wait."""
         self.path = str(path)
         self.read_only = read_only
+        #: a batch of files is open: their writes share one transaction (:meth:`begin_batch`)
+        self.in_batch = False
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(wait, on_wait)
@@ -132,7 +136,14 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """BEGIN ... COMMIT, or ROLLBACK on any exception (then re-raised)."""
+        """BEGIN ... COMMIT, or ROLLBACK on any exception (then re-raised).
+
+        Inside an open batch the work joins the batch's transaction; whoever opened the
+        batch commits it or rolls it back.
+        """
+        if self.in_batch:
+            yield self.con
+            return
         self.con.begin()
         try:
             yield self.con
@@ -293,12 +304,48 @@ class Store:
         for name, value in settings.items():
             self.con.execute(f"SET {name} = '{value}'")
 
+    def begin_batch(self) -> None:
+        """Open one transaction for the files written until :meth:`commit_batch`.
+
+        Opt-in (``ingest(..., batch_rows=N)``): each file is still stored whole or not at
+        all, but a process killed mid-batch loses the whole uncommitted batch (a re-run
+        stores it). A file that needs a transaction of its own (the engine's parse is
+        declined, or the engine refuses the file) raises :class:`BatchBroken`: the caller
+        rolls the batch back and writes its files one transaction each.
+        """
+        self.con.begin()
+        self.in_batch = True
+
+    def commit_batch(self) -> None:
+        """Commit the open batch: its files are stored. A disk error stops the run (:class:`StoreError`)."""
+        self.in_batch = False
+        with interrupts():
+            try:
+                self.con.commit()
+            except duckdb.Error as exc:
+                with suppress(duckdb.Error, RuntimeError):
+                    self.con.rollback()
+                raise StoreError(f"{self.path}: cannot write to the store ({_one_line(exc)})") from exc
+
+    def rollback_batch(self) -> None:
+        """Roll back the open batch, if any (nothing of its files is left)."""
+        if self.in_batch:
+            self.in_batch = False
+            with suppress(duckdb.Error, RuntimeError):
+                self.con.rollback()
+
     def write_file(self, plan: FilePlan, started: dt.datetime, clock: float) -> WriteResult:
         """Store one file's rows and quarantine, replacing what it supersedes, atomically.
 
         A well-formed file is parsed by the engine; if the engine's parse does not match the
         line scan, that transaction is rolled back and the file is read again carefully.
         """
+        if self.in_batch:
+            try:
+                with self.writing(plan.name):
+                    return self._write(plan, started, clock)
+            except (EngineDeclined, FileRefused) as exc:
+                raise BatchBroken(f"{plan.name}: needs a transaction of its own ({_one_line(exc)[:200]})") from exc
         with self.writing(plan.name):
             try:
                 return self._write(plan, started, clock)
@@ -453,6 +500,11 @@ class StoreError(Exception):
 
 class StoreLocked(StoreError):
     """Another process holds the store (DuckDB admits one writing process)."""
+
+
+class BatchBroken(Exception):
+    """A file in an open batch cannot be written within it: roll the batch back and write
+    its files one transaction each."""
 
 
 def _one_line(exc: BaseException) -> str:
