@@ -43,6 +43,21 @@ def summarised(sample_store: Path, tmp_path: Path) -> Path:
     return db
 
 
+@pytest.fixture
+def unsummarised(sample_store: Path, tmp_path: Path) -> Path:
+    """A copy of the sample store without its crime summary: the pack counts the rows."""
+    db = tmp_path / "unsummarised.duckdb"
+    shutil.copyfile(sample_store, db)
+    with Store(db) as store, store.transaction() as con:
+        con.execute(f"DROP TABLE IF EXISTS {summary.SUMMARIES['crimes'][0]}")
+    return db
+
+
+def test_ingest_keeps_the_summary_current_file_by_file(sample_store: Path, summarised: Path) -> None:
+    """Each file's transaction refreshes its units: the ingested store's summary equals a whole rebuild."""
+    assert _summary_frame(sample_store).equals(_summary_frame(summarised))
+
+
 def _summary_frame(db: Path) -> pd.DataFrame:
     with Store(db, read_only=True) as store:
         s = store.con.execute(f"SELECT * FROM {summary.SUMMARIES['crimes'][0]}").df()
@@ -113,7 +128,7 @@ def _pack(target: str, out: Path) -> tuple[bytes, dict[str, Any]]:
 
 
 def test_pack_from_the_summary_is_byte_identical_on_duckdb_and_parquet(
-    sample_store: Path, summarised: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    unsummarised: Path, summarised: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     used: list[str] = []
     real = pack_module.summaries_of
@@ -124,7 +139,7 @@ def test_pack_from_the_summary_is_byte_identical_on_duckdb_and_parquet(
         return found
 
     monkeypatch.setattr(pack_module, "summaries_of", spy)
-    rows = _pack(str(sample_store), tmp_path / "rows")
+    rows = _pack(str(unsummarised), tmp_path / "rows")
     assert used == []
     summed = _pack(str(summarised), tmp_path / "summed")
     assert used == ["crimes"]

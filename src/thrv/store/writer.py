@@ -35,6 +35,7 @@ from thrv.sources.csvtext import BadRow
 from thrv.sources.kinds import Kind
 from thrv.sources.reader import FilePlan
 from thrv.sources.validate import Reasons
+from thrv.store import summary
 from thrv.store.checks import Failure, case, ident, month_failure, passes, quote, typed_query
 from thrv.store.schema import DISTRICT_COLUMN, has_lsoa, table_columns
 
@@ -482,6 +483,8 @@ def write_plan(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: int, d
     if kind.repeat_note and written.rows_stored:
         written.notes.append(kind.repeat_note)
     _replace(con, plan, ingest_id, written.units, written)
+    # the monthly counts the pack reads change in the same transaction as their rows
+    summary.refresh(con, kind.table, written.units)
     return written
 
 
