@@ -164,9 +164,10 @@ def build_matrix(
         cov["col"] = np.array([month_index(m) for m in cov["month"]]) - month_index(first)
         cov = cov[(cov["col"] >= 0) & (cov["col"] < n_months) & (cov["rows"] > 0)]
         # the months each (table, force) holds, one row per pair, given to every series of the pair
-        pairs = pd.MultiIndex.from_arrays([cov["table"], cov["force"]]).drop_duplicates()
+        of_row = pd.MultiIndex.from_arrays([cov["table"], cov["force"]])
+        pairs = of_row.drop_duplicates()
         held = np.zeros((len(pairs), n_months), dtype=bool)
-        held[pairs.get_indexer(pd.MultiIndex.from_arrays([cov["table"], cov["force"]])), cov["col"].to_numpy(dtype=int)] = True
+        held[pairs.get_indexer(of_row), cov["col"].to_numpy(dtype=int)] = True
         pair = pairs.get_indexer(pd.MultiIndex.from_arrays([keys["table"], keys["force"]])) if len(pairs) else np.full(len(keys), -1)
         covered[pair >= 0] = held[pair[pair >= 0]]
     num[~covered] = np.nan
