@@ -131,10 +131,12 @@ def build_store(work: Path, months: int, last_month: str) -> Path:
     )
     n = con.execute("SELECT count(*) FROM crimes").fetchone()[0]  # type: ignore[index]
     con.execute(
-        "INSERT INTO ingest_log VALUES (0, 'derived: benchmarks/national.py', 'derived', 0, 'street', 'crimes', "
+        "INSERT INTO ingest_log (ingest_id, file, sha256, bytes, kind, table_name, status, rows_read, rows_stored, "
+        "rows_quarantined, rows_replaced, superseded_by, units, message, started_at, finished_at, seconds, thrv_version, "
+        "rows_current) VALUES (0, 'derived: benchmarks/national.py', 'derived', 0, 'street', 'crimes', "
         "'stored', ?, ?, 0, 0, NULL, NULL, 'DERIVED national-scale benchmark data made from real data.police.uk rows; "
-        "not for analysis', now(), now(), 0, 'benchmark')",
-        [n, n],
+        "not for analysis', now(), now(), 0, 'benchmark', ?)",
+        [n, n, n],
     )
     con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_benchmark', 'national scale, derived from real rows')")
     con.close()

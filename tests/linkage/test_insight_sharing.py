@@ -106,6 +106,10 @@ def test_agreement_is_checked() -> None:
         parse_agreement({"partners": {"police": {"shares": ["nhs_number"], "purpose": "x"}}}, "s.toml")
     agreement = load_agreement(AGREEMENT)
     assert agreement.partner_of("pat") == "police" and agreement.view_for("public") == "aggregates"
+    weighted = parse_agreement({"suppression": {"threshold": 10, "weights": {"district": 5}}}, "s.toml")
+    assert weighted.rule.threshold == 10 and weighted.rule.weights == (5.0, 3.0, 10.0)
+    with pytest.raises(SharingError, match=r"\[suppression\] unknown disclosure setting"):
+        parse_agreement({"suppression": {"treshold": 10}}, "s.toml")
 
 
 @pytest.fixture(scope="module")

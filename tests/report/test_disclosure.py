@@ -303,3 +303,53 @@ def test_the_unlocated_row_is_a_part_of_the_force_total() -> None:
     assert dec.status[table.index[("x", f"district:{UNLOCATED}")]] == PRIMARY
     assert dec.status[table.index[("x", "force:F")]] != PUBLISHED or dec.status[table.index[("x", "area:A")]] != PUBLISHED
     assert_protected(table, dec, 5, False)
+
+
+def _two_types() -> tuple[dict[tuple[str, str, str], tuple[float, float]], Layout, _Places]:
+    """Two crime types and their total in two areas (three districts and two): one small cell."""
+    areas = {"A": ["d1", "d2", "d3"], "B": ["d4", "d5"]}
+    per = {"t1": {"d1": 2, "d2": 40, "d3": 30, "d4": 50, "d5": 60},
+           "t2": {"d1": 20, "d2": 45, "d3": 35, "d4": 55, "d5": 65}}
+    per["all"] = {d: per["t1"][d] + per["t2"][d] for d in per["t1"]}
+    values = {k: (float(v), 0.0) for k, v in _grid(per, areas).items()}
+    layout = Layout(dict.fromkeys(per, "count"), {}, (("all", ("t1", "t2")),), ())
+    return values, layout, _Places("F", areas, [])
+
+
+def test_level_weights_decide_which_cells_protect_a_small_one() -> None:
+    values, layout, places = _two_types()
+    chosen = {}
+    for weights in [(1.0, 3.0, 10.0), (100.0, 1.0, 1.0)]:
+        rule = DisclosureRule(weights=weights)
+        table = month_table(values, layout, places, rule)
+        dec = decide(table, rule.limit, rule.rounded)
+        assert_protected(table, dec, rule.limit, rule.rounded)
+        chosen[weights] = {table.keys[i][1] for i in np.flatnonzero(dec.status == SECONDARY)}
+    # the default withholds a neighbouring district before an area or the force; dear
+    # districts turn it round: only the small cell's own district (its other crime type,
+    # tied by the all-crime total there) and then the area and force figures
+    assert chosen[(1.0, 3.0, 10.0)] == {"district:d1", "district:d2"}
+    assert chosen[(100.0, 1.0, 1.0)] == {"district:d1", "area:A", "force:F"}
+    assert np.array_equal(month_table(values, layout, places).weight,
+                          month_table(values, layout, places, DisclosureRule()).weight)
+
+
+def test_the_total_factor_prices_totals_of_other_indicators() -> None:
+    values, layout, places = _two_types()
+    for factor in (0.5, 3.0, 7.0):
+        table = month_table(values, layout, places, DisclosureRule(total_factor=factor))
+        base = np.array([(1.0, 3.0, 10.0)[int(lv)] for lv in table.level])
+        totals = np.array([k[0] == "all" for k in table.keys])
+        assert np.allclose(table.weight[totals], base[totals] * factor)
+        assert np.allclose(table.weight[~totals], base[~totals])
+
+
+def test_rule_from_settings() -> None:
+    assert DisclosureRule.from_settings({}) == DisclosureRule()
+    rule = DisclosureRule.from_settings({"rule": "ons_10_5", "weights": {"force": 50}, "total_factor": 2})
+    assert rule == DisclosureRule("ons_10_5", 5, (1.0, 3.0, 50.0), 2.0)
+    for bad, says in [({"treshold": 5}, "unknown disclosure setting"), ({"weights": {"lsoa": 1}}, "district, area and force"),
+                      ({"weights": {"area": 0}}, "three positive numbers"), ({"weights": {"area": "x"}}, "could not convert"),
+                      ({"total_factor": -1}, "positive number"), ({"threshold": 1}, "at least 2"), ({"rule": "x"}, "'threshold' or")]:
+        with pytest.raises(ValueError, match=says):
+            DisclosureRule.from_settings(bad)

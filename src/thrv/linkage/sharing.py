@@ -111,7 +111,7 @@ def parse_agreement(doc: dict[str, Any], source: str) -> Agreement:
         raise SharingError(f"{source}: [roles] views must be one of {', '.join(VIEWS)}; got {bad}")
     sup = doc.get("suppression") or {}
     try:
-        rule = DisclosureRule(str(sup.get("rule", "threshold")), int(sup.get("threshold", 5)))
+        rule = DisclosureRule.from_settings(sup)
     except ValueError as exc:
         raise SharingError(f"{source}: [suppression] {exc}") from exc
     return Agreement(str(doc.get("project", "")), partners, roles, rule, source)

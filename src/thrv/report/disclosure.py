@@ -72,12 +72,44 @@ class DisclosureRule:
 
     rule: str = "threshold"
     threshold: int = 5
+    #: what withholding a cell costs, by level (district, area, force): secondary suppression
+    #: picks the cheapest cells that protect the small ones, so by default it withholds a
+    #: district before an area and an area before the force figure readers look for first
+    weights: tuple[float, float, float] = (1.0, 3.0, 10.0)
+    #: a total of other indicators (all crime, a denominator) costs this many times more
+    total_factor: float = 3.0
 
     def __post_init__(self) -> None:
         if self.rule not in {"threshold", "ons_10_5"}:
             raise ValueError(f"disclosure rule must be 'threshold' or 'ons_10_5', got {self.rule!r}")
         if self.threshold < 2:
             raise ValueError("the suppression threshold must be at least 2")
+        if len(self.weights) != 3 or not all(math.isfinite(w) and w > 0 for w in self.weights):
+            raise ValueError(f"disclosure weights must be three positive numbers (district, area, force), got {self.weights!r}")
+        if not (math.isfinite(self.total_factor) and self.total_factor > 0):
+            raise ValueError(f"the disclosure total_factor must be a positive number, got {self.total_factor!r}")
+
+    @classmethod
+    def from_settings(cls, conf: Mapping[str, Any]) -> DisclosureRule:
+        """The rule from a settings table (web.toml's ``[disclosure]``, a sharing agreement's
+        ``[suppression]``): ``rule``, ``threshold``, ``weights = {district, area, force}`` and
+        ``total_factor``, each optional. Unknown keys are refused, so a misspelt one is not
+        silently ignored."""
+        known = {"rule", "threshold", "weights", "total_factor"}
+        unknown = sorted(set(conf) - known)
+        if unknown:
+            raise ValueError(f"unknown disclosure setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        default = cls()
+        w = conf.get("weights") or {}
+        if not isinstance(w, Mapping) or set(w) - {"district", "area", "force"}:
+            raise ValueError("disclosure weights must be a table with keys district, area and force")
+        try:
+            weights = (float(w.get("district", default.weights[0])), float(w.get("area", default.weights[1])),
+                       float(w.get("force", default.weights[2])))
+            return cls(str(conf.get("rule", default.rule)), int(conf.get("threshold", default.threshold)),
+                       weights, float(conf.get("total_factor", default.total_factor)))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from exc
 
     @property
     def limit(self) -> int:
@@ -209,11 +241,14 @@ def _places(hierarchy: Hierarchy) -> dict[str, _Places]:
 
 
 LEVEL_CODE = {"district": DISTRICT, "area": AREA, "force": FORCE}
-LEVEL_WEIGHT = {DISTRICT: 1.0, AREA: 3.0, FORCE: 10.0}
 
 
-def month_table(values: Mapping[tuple[str, str, str], tuple[float, float]], layout: Layout, places: _Places) -> Table:
+def month_table(values: Mapping[tuple[str, str, str], tuple[float, float]], layout: Layout, places: _Places,
+                rule: DisclosureRule | None = None) -> Table:
     """The table of one force and month: ``values[(indicator, level, area)] = (num, den)``.
+
+    ``rule`` gives the cost of withholding each cell (its ``weights`` by level and
+    ``total_factor`` for totals); the default rule's when not given.
 
     Cells are keyed (family, "level:area"): a count's family is its indicator; a
     proportion has a numerator ``id|n`` and complement ``id|c`` (and ``id|d`` when its
@@ -288,10 +323,12 @@ def month_table(values: Mapping[tuple[str, str, str], tuple[float, float]], layo
             members = [p for p in props if p not in own_den]
             if len(members) >= 2:
                 relate((d, place), [(f"{p}|n", place) for p in members], "family")
-    weight = np.array([LEVEL_WEIGHT[lv] for lv in level])
+    rule = rule or DisclosureRule()
+    level_weight = dict(zip((DISTRICT, AREA, FORCE), rule.weights, strict=True))
+    weight = np.array([level_weight[lv] for lv in level], dtype=float)
     totals = {r.total for r in relations if r.kind == "family"}
     for t in totals:
-        weight[t] *= 3.0
+        weight[t] *= rule.total_factor
     requires: dict[int, list[int]] = {}
     for ind in by_prop:
         d = layout.denominator[ind]
@@ -353,7 +390,7 @@ class Release:
             if found.fingerprint != fingerprint:
                 raise RuntimeError(f"the figures of {force} {month} differ between packs of one release")
             return found
-        table = month_table(values, self.layout, places)
+        table = month_table(values, self.layout, places, self.rule)
         dec = decide(table, self.rule.limit, self.rule.rounded)
         status = {k: int(s) for k, s in zip(table.keys, dec.status, strict=True)}
         published = {k: float(p) for k, p in zip(table.keys, dec.published, strict=True)}

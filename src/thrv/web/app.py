@@ -156,8 +156,7 @@ def public_rule(settings: dict[str, Any]) -> Any:
     """The disclosure rule of the public role, from web.toml's ``[disclosure]``."""
     from thrv.report.disclosure import DisclosureRule
 
-    conf = settings.get("disclosure", {})
-    return DisclosureRule(str(conf.get("rule", "threshold")), int(conf.get("threshold", 5)))
+    return DisclosureRule.from_settings(settings.get("disclosure", {}))
 
 
 def month_for(builds: Builds, user: User, month: str, wait: float) -> Month:
