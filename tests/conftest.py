@@ -44,7 +44,7 @@ def real_lines(month: str = "2024-01", kind: str = "street", n: int = 40) -> lis
 
 #: the files that take longest (measured with --durations), run first: `make test` hands each
 #: pytest-xdist worker whole files (--dist loadfile), so a long file left to the end would
-#: run alone on one core while the other waits
+#: run alone on one core while the other waits; every other file keeps its place
 LONGEST_FIRST = (
     "tests/store/test_engine_equality.py",
     "tests/test_ingest.py",
@@ -54,6 +54,13 @@ LONGEST_FIRST = (
     "tests/indicators/test_pack.py",
     "tests/assess/test_assessment.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist would otherwise hand out the files with the most tests first, whatever their
+    # length, which sends the long Spark file out near the end (--no-loadscope-reorder)
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
