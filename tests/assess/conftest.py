@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import computed_once
 
 from thrv.assess import build_assessment
 from thrv.store.database import Store
@@ -22,6 +23,6 @@ def sample_ro(sample_store: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def model(sample_ro: Store) -> dict[str, Any]:
-    """The assessment of the whole bundled sample (Cambridgeshire, 2024-01..2025-12)."""
-    return build_assessment(sample_ro, FIRST, LAST)
+def model(sample_ro: Store, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The assessment of the whole bundled sample (Cambridgeshire, 2024-01..2025-12), built once per test run."""
+    return computed_once(tmp_path_factory, "assessment-model", lambda: build_assessment(sample_ro, FIRST, LAST))

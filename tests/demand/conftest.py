@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import built_once, copied
 from thrv.demand.simulate import simulate
 from thrv.ingest import ingest
 from thrv.store.database import Store
@@ -23,15 +24,21 @@ GENERATED_END = dt.date(2025, 12, 1)
 
 @pytest.fixture(scope="session")
 def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("generated")
-    simulate(out, seed=11, months=GENERATED_MONTHS, end=GENERATED_END, scale=GENERATED_SCALE)
-    return out
+    """The generated extracts (made once per test run; only read, so shared by the workers)."""
+
+    def build(out: Path) -> None:
+        simulate(out, seed=11, months=GENERATED_MONTHS, end=GENERATED_END, scale=GENERATED_SCALE)
+
+    return built_once(tmp_path_factory, "demand_generated", build)
 
 
 @pytest.fixture(scope="session")
 def generated_store(generated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("generated_store") / "generated.duckdb"
-    with Store(path) as store:
-        report = ingest(store, [generated_dir])
-        assert report.ok
-    return path
+    """The extracts ingested (once per test run, copied per worker)."""
+
+    def build(folder: Path) -> None:
+        with Store(folder / "generated.duckdb") as store:
+            report = ingest(store, [generated_dir])
+            assert report.ok
+
+    return copied(built_once(tmp_path_factory, "demand_store", build) / "generated.duckdb", tmp_path_factory, "generated_store")

@@ -7,14 +7,20 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import computed_once
 from tests.report.sample_release import RULES, no_district, true_matrix
 from thrv.report.disclosure import build_release
 from thrv.store.database import Store
 
 
 @pytest.fixture(scope="session")
-def published(sample_store: Path) -> dict[str, dict[str, Any]]:
-    """Both rules' releases, every month's public model, and what the intruder is also told."""
+def published(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Both rules' releases, every month's public model, and what the intruder is also told
+    (built once per test run)."""
+    return computed_once(tmp_path_factory, "published", lambda: _published(sample_store))
+
+
+def _published(sample_store: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     inputs = None
     with Store(sample_store, read_only=True) as store:

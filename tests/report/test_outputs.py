@@ -17,7 +17,7 @@ from thrv.report.files import parse_formats
 from thrv.report.glance import sections
 from thrv.report.pdf import html_to_pdf
 
-from .pdfcheck import html_headings, outside_page, visible_words
+from .pdfcheck import html_headings, outside_page, read_pdf
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_html_opens_offline_with_inline_charts(written: tuple[dict, Path]) -> No
 def pdf_read(written: tuple[dict, Path]) -> tuple[list[tuple[int, str]], list[set[str]]]:
     """The PDF read once: characters outside their page, and the words inside each page."""
     _, out = written
-    return outside_page(out / "pack.pdf"), visible_words(out / "pack.pdf")
+    return read_pdf(out / "pack.pdf")
 
 
 def test_pdf_text_has_the_pack_table(written: tuple[dict, Path]) -> None:
@@ -91,6 +91,7 @@ def test_the_fit_check_can_fail(tmp_path: Path) -> None:
     cells = "".join(f"<td>column{i}</td>" for i in range(60))
     pdf = html_to_pdf(f"<html><body><table><tr>{cells}</tr></table></body></html>", tmp_path / "wide.pdf")
     assert outside_page(pdf)
+    assert read_pdf(pdf)[0] == outside_page(pdf)  # the one-pass reading used above finds the same
 
 
 def test_first_page_is_at_a_glance(written: tuple[dict, Path], pdf_read: tuple[list[tuple[int, str]], list[set[str]]]) -> None:
