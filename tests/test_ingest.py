@@ -475,3 +475,57 @@ def test_ctrl_c_in_a_batch_keeps_the_committed_batches_and_a_rerun_completes(sto
     assert store.count("crimes") == sum(_csv_rows(f) for f in files[::2])
     assert store.count("outcomes") == sum(_csv_rows(f) for f in files[1::2])
     assert store_reconciles(store)
+
+
+# -- the monthly crime summary, kept by each file's transaction ------------------------------
+
+
+def _summary_rows(store: Store) -> list[tuple[object, ...]]:
+    return sorted(store.con.execute("SELECT * FROM crimes_monthly").fetchall(), key=repr)
+
+
+def _rebuilt(store: Store) -> list[tuple[object, ...]]:
+    """The summary built whole from the rows (in a transaction rolled back: the store is left as it was)."""
+    from thrv.store import summary
+
+    store.con.begin()
+    try:
+        summary.build(store.con)
+        return _summary_rows(store)
+    finally:
+        store.con.rollback()
+
+
+def test_the_summary_after_replacements_quarantine_and_a_reload_equals_a_whole_rebuild(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thrv.store import summary
+
+    rebuilt: list[str] = []
+    whole = summary._rebuild
+    monkeypatch.setattr(summary, "_rebuild", lambda con, name, select: (rebuilt.append(name), whole(con, name, select))[1])
+    paths = _damaged_inputs(tmp_path, shared_data)
+    with Store(tmp_path / "summary.duckdb") as store:
+        report = ingest(store, paths)
+        assert report.total("rows_replaced") > 0 and report.total("rows_quarantined") > 0
+        # built whole once, by the first street file; every later file counted its own rows only
+        assert rebuilt == ["crimes_monthly"]
+        got = _summary_rows(store)
+        assert got == _rebuilt(store)
+        assert sum(int(r[5]) for r in got) == store.count("crimes")
+        # an older version made current again replaces the newer one's month
+        assert ingest(store, [sample_file("2024-01")], reload=True).files[0].rows_replaced > 0
+        assert _summary_rows(store) == _rebuilt(store)
+        assert rebuilt == ["crimes_monthly"] * 3  # the two checks above, not the ingest
+        # rows deleted by a writer that did not refresh the summary: the next file's refresh sees
+        # the totals differ and summarises the whole table again
+        store.con.execute("DELETE FROM crimes WHERE month = DATE '2024-02-01' AND crime_type = 'Drugs'")
+        assert ingest(store, [sample_file("2024-05")]).files[0].status == "stored"
+        assert rebuilt == ["crimes_monthly"] * 4
+        assert _summary_rows(store) == _rebuilt(store)
+        assert sum(int(r[5]) for r in _summary_rows(store)) == store.count("crimes")
+        # a store whose summary was dropped: the next file builds it whole again, in its transaction
+        store.con.execute("DROP TABLE crimes_monthly")
+        assert ingest(store, [sample_file("2024-06")]).files[0].status == "stored"
+        assert rebuilt == ["crimes_monthly"] * 6
+        assert _summary_rows(store) == _rebuilt(store)

@@ -484,7 +484,7 @@ def write_plan(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: int, d
         written.notes.append(kind.repeat_note)
     _replace(con, plan, ingest_id, written.units, written)
     # the monthly counts the pack reads change in the same transaction as their rows
-    summary.refresh(con, kind.table, written.units)
+    summary.refresh(con, kind.table, written.units, ingest_id)
     return written
 
 
