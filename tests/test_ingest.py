@@ -529,3 +529,57 @@ def test_the_summary_after_replacements_quarantine_and_a_reload_equals_a_whole_r
         assert ingest(store, [sample_file("2024-06")]).files[0].status == "stored"
         assert rebuilt == ["crimes_monthly"] * 6
         assert _summary_rows(store) == _rebuilt(store)
+
+
+# -- thrv ingest --batch-rows -------------------------------------------------------------
+
+
+def _store_contents(db: Path) -> dict[str, str]:
+    """The store's tables, quarantine, log and crime summary, without the ids that number them."""
+    with Store(db, read_only=True) as store:
+        out = _contents(store)
+        out["summary"] = store.df(
+            "SELECT * EXCLUDE (newest_ingest_id) FROM crimes_monthly ORDER BY ALL").to_csv()
+    return out
+
+
+def test_the_command_with_batch_rows_stores_what_one_transaction_per_file_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from thrv.cli import app
+
+    bad = real_lines("2024-03", n=300)
+    quarantined = tmp_path / "in" / "2024-03-cambridgeshire-street.csv"  # a bad month and a duplicate row
+    quarantined.parent.mkdir()
+    quarantined.write_text("".join(bad) + bad[5].replace(",2024-03,", ",2024-13,") + bad[7])
+    corrected = tmp_path / "in" / "2024-01-cambridgeshire-street.csv"  # replaces the sample's January
+    corrected.write_text("".join(real_lines("2024-01", n=2000)))
+    paths = [str(SAMPLE / "cambridgeshire" / m) for m in ("2024-01", "2024-02", "2024-03")] + [str(tmp_path / "in")]
+    runner = CliRunner()
+    opened: list[int] = []
+    begin = Store.begin_batch
+    monkeypatch.setattr(Store, "begin_batch", lambda self: (opened.append(1), begin(self))[1])
+    one = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "one.duckdb")])
+    assert not opened
+    batched = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "batched.duckdb"), "--batch-rows", "10000"])
+    assert one.exit_code == batched.exit_code == 0, batched.output
+    assert 1 < len(opened) < 11  # 11 files in a few batches of >= 10,000 rows
+    expected = _store_contents(tmp_path / "one.duckdb")
+    assert _store_contents(tmp_path / "batched.duckdb") == expected
+    assert "quarantined 2 of 302 rows" in batched.output and "older rows replaced" in batched.output
+    summary_lines = [line for line in one.output.splitlines() if line.startswith(("rows read", "11 file(s)"))]
+    assert len(summary_lines) == 2 and all(line in batched.output for line in summary_lines)
+    with Store(tmp_path / "batched.duckdb", read_only=True) as store:
+        assert store_reconciles(store)
+    # a bad value is a usage error naming the option, before anything is read or created
+    for value in ("0", "-5", "many"):
+        wrong = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", value])
+        assert wrong.exit_code == 2 and "--batch-rows" in wrong.output, wrong.output
+        assert not (tmp_path / "wrong.duckdb").exists()
+    assert "a batch holds at least 1 row, not 0" in " ".join(
+        runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", "0"]).output.split())
+    partner = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", "5",
+                                  "--partner", "council"])
+    assert partner.exit_code == 2 and "not to --partner files" in partner.output
