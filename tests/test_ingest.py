@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -583,3 +584,37 @@ def test_the_command_with_batch_rows_stores_what_one_transaction_per_file_stores
     partner = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", "5",
                                   "--partner", "council"])
     assert partner.exit_code == 2 and "not to --partner files" in partner.output
+
+
+def test_a_line_the_engine_rejects_that_the_scan_passed_declines_to_the_careful_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no lines to skip the engine reads without a rejects table, so a line it would reject
+    stops it: the file is read again carefully, with the same rows and quarantine."""
+    import dataclasses
+
+    from thrv.sources import reader
+
+    lines = real_lines("2024-01", n=400)
+    path = tmp_path / "2024-01-cambridgeshire-street.csv"
+    path.write_text("".join(lines[:50]) + lines[50].rstrip("\r\n") + ",x,y\r\n" + "".join(lines[51:]))  # 14 fields
+    with Store(tmp_path / "scanned.duckdb") as store:
+        expected = ingest(store, [path]).files[0]
+        assert expected.rows_quarantined == 1 and not expected.careful  # the scan told the engine to skip it
+        want = _contents(store)
+    real_scan = reader.scan_lines
+
+    def scan_that_misses_it(name: str, data: bytes) -> object:
+        scan = real_scan(name, data)
+        assert not isinstance(scan, str) and len(scan.engine_skips) == 1
+        keep = scan.good_lines.tolist() + scan.engine_skips.tolist()
+        return dataclasses.replace(scan, good_lines=np.array(sorted(keep)), bad=[], engine_skips=scan.engine_skips[:0])
+
+    monkeypatch.setattr(reader, "scan_lines", scan_that_misses_it)
+    with Store(tmp_path / "missed.duckdb") as store:
+        got = ingest(store, [path]).files[0]
+        assert "the engine's CSV reader stopped" in got.careful
+        assert (got.rows_read, got.rows_stored, got.rows_quarantined) == (
+            expected.rows_read, expected.rows_stored, expected.rows_quarantined)
+        got_contents = _contents(store)
+        assert {t: got_contents[t] for t in want if t != "log"} == {t: want[t] for t in want if t != "log"}
