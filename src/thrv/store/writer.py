@@ -338,8 +338,8 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
         figures.append(f"count({key}) - count(DISTINCT {key})")
     has_units = {"force", "month"} <= names
     if has_units:
-        figures.append(
-            "list(DISTINCT struct_pack(force := force, month := strftime(month, '%Y-%m'))) "
+        figures.append(  # the few distinct months formatted in Python, not every row's
+            "list(DISTINCT struct_pack(force := force, month := month)) "
             "FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)"
         )
     found = con.execute(f"SELECT {', '.join(figures)} FROM {kind.table} WHERE {where}").fetchall()[0]
@@ -358,7 +358,7 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
         )
     units: list[tuple[str, str]] = []
     if has_units:
-        units = sorted((str(u["force"]), str(u["month"])) for u in (found[-1] or []))
+        units = sorted((str(u["force"]), u["month"].strftime("%Y-%m")) for u in (found[-1] or []))
     return _Stats(rows, shared, int(clash), units)
 
 
