@@ -80,11 +80,11 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
               f"GROUP BY ALL")
     written = -1
     if units is not None and exists:
-        pairs = ", ".join("(?, ?)" for _ in units)
+        # a file holds one or a few force-months: a filter (the month prunes by zone maps) is
+        # cheaper here than a join with the list of units
+        match = " OR ".join("(force = ? AND month = ?)" for _ in units)
         params = [v for force, month in units for v in (force, dt.date.fromisoformat(month + "-01"))]
-        unit_rows = f"(VALUES {pairs}) AS u(force, month)"
-        removed = con.execute(f"DELETE FROM {_quote(name)} s USING {unit_rows} "
-                              f"WHERE s.force = u.force AND s.month = u.month RETURNING {ROWS}", params).fetchall()
+        removed = con.execute(f"DELETE FROM {_quote(name)} WHERE {match} RETURNING {ROWS}", params).fetchall()
         if ingest_id is not None:  # the units hold this write's rows alone
             added = con.execute(
                 f"INSERT INTO {_quote(name)} "
@@ -98,7 +98,7 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
             if after != int(raw_rows):
                 written = -1
         else:
-            where = f"WHERE EXISTS (SELECT 1 FROM {unit_rows} WHERE u.force = t.force AND u.month = t.month)"
+            where = f"WHERE {match}"
             written = int(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=where),
                                       params).fetchall()[0][0])
             found = con.execute(
