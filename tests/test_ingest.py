@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -475,3 +476,145 @@ def test_ctrl_c_in_a_batch_keeps_the_committed_batches_and_a_rerun_completes(sto
     assert store.count("crimes") == sum(_csv_rows(f) for f in files[::2])
     assert store.count("outcomes") == sum(_csv_rows(f) for f in files[1::2])
     assert store_reconciles(store)
+
+
+# -- the monthly crime summary, kept by each file's transaction ------------------------------
+
+
+def _summary_rows(store: Store) -> list[tuple[object, ...]]:
+    return sorted(store.con.execute("SELECT * FROM crimes_monthly").fetchall(), key=repr)
+
+
+def _rebuilt(store: Store) -> list[tuple[object, ...]]:
+    """The summary built whole from the rows (in a transaction rolled back: the store is left as it was)."""
+    from thrv.store import summary
+
+    store.con.begin()
+    try:
+        summary.build(store.con)
+        return _summary_rows(store)
+    finally:
+        store.con.rollback()
+
+
+def test_the_summary_after_replacements_quarantine_and_a_reload_equals_a_whole_rebuild(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thrv.store import summary
+
+    rebuilt: list[str] = []
+    whole = summary._rebuild
+    monkeypatch.setattr(summary, "_rebuild", lambda con, name, select: (rebuilt.append(name), whole(con, name, select))[1])
+    paths = _damaged_inputs(tmp_path, shared_data)
+    with Store(tmp_path / "summary.duckdb") as store:
+        report = ingest(store, paths)
+        assert report.total("rows_replaced") > 0 and report.total("rows_quarantined") > 0
+        # built whole once, by the first street file; every later file counted its own rows only
+        assert rebuilt == ["crimes_monthly"]
+        got = _summary_rows(store)
+        assert got == _rebuilt(store)
+        assert sum(int(r[5]) for r in got) == store.count("crimes")
+        # an older version made current again replaces the newer one's month
+        assert ingest(store, [sample_file("2024-01")], reload=True).files[0].rows_replaced > 0
+        assert _summary_rows(store) == _rebuilt(store)
+        assert rebuilt == ["crimes_monthly"] * 3  # the two checks above, not the ingest
+        # rows deleted by a writer that did not refresh the summary: the next file's refresh sees
+        # the totals differ and summarises the whole table again
+        store.con.execute("DELETE FROM crimes WHERE month = DATE '2024-02-01' AND crime_type = 'Drugs'")
+        assert ingest(store, [sample_file("2024-05")]).files[0].status == "stored"
+        assert rebuilt == ["crimes_monthly"] * 4
+        assert _summary_rows(store) == _rebuilt(store)
+        assert sum(int(r[5]) for r in _summary_rows(store)) == store.count("crimes")
+        # a store whose summary was dropped: the next file builds it whole again, in its transaction
+        store.con.execute("DROP TABLE crimes_monthly")
+        assert ingest(store, [sample_file("2024-06")]).files[0].status == "stored"
+        assert rebuilt == ["crimes_monthly"] * 6
+        assert _summary_rows(store) == _rebuilt(store)
+
+
+# -- thrv ingest --batch-rows -------------------------------------------------------------
+
+
+def _store_contents(db: Path) -> dict[str, str]:
+    """The store's tables, quarantine, log and crime summary, without the ids that number them."""
+    with Store(db, read_only=True) as store:
+        out = _contents(store)
+        out["summary"] = store.df(
+            "SELECT * EXCLUDE (newest_ingest_id) FROM crimes_monthly ORDER BY ALL").to_csv()
+    return out
+
+
+def test_the_command_with_batch_rows_stores_what_one_transaction_per_file_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from thrv.cli import app
+
+    bad = real_lines("2024-03", n=300)
+    quarantined = tmp_path / "in" / "2024-03-cambridgeshire-street.csv"  # a bad month and a duplicate row
+    quarantined.parent.mkdir()
+    quarantined.write_text("".join(bad) + bad[5].replace(",2024-03,", ",2024-13,") + bad[7])
+    corrected = tmp_path / "in" / "2024-01-cambridgeshire-street.csv"  # replaces the sample's January
+    corrected.write_text("".join(real_lines("2024-01", n=2000)))
+    paths = [str(SAMPLE / "cambridgeshire" / m) for m in ("2024-01", "2024-02", "2024-03")] + [str(tmp_path / "in")]
+    runner = CliRunner()
+    opened: list[int] = []
+    begin = Store.begin_batch
+    monkeypatch.setattr(Store, "begin_batch", lambda self: (opened.append(1), begin(self))[1])
+    one = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "one.duckdb")])
+    assert not opened
+    batched = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "batched.duckdb"), "--batch-rows", "10000"])
+    assert one.exit_code == batched.exit_code == 0, batched.output
+    assert 1 < len(opened) < 11  # 11 files in a few batches of >= 10,000 rows
+    expected = _store_contents(tmp_path / "one.duckdb")
+    assert _store_contents(tmp_path / "batched.duckdb") == expected
+    assert "quarantined 2 of 302 rows" in batched.output and "older rows replaced" in batched.output
+    summary_lines = [line for line in one.output.splitlines() if line.startswith(("rows read", "11 file(s)"))]
+    assert len(summary_lines) == 2 and all(line in batched.output for line in summary_lines)
+    with Store(tmp_path / "batched.duckdb", read_only=True) as store:
+        assert store_reconciles(store)
+    # a bad value is a usage error naming the option, before anything is read or created
+    for value in ("0", "-5", "many"):
+        wrong = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", value])
+        assert wrong.exit_code == 2 and "--batch-rows" in wrong.output, wrong.output
+        assert not (tmp_path / "wrong.duckdb").exists()
+    assert "a batch holds at least 1 row, not 0" in " ".join(
+        runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", "0"]).output.split())
+    partner = runner.invoke(app, ["ingest", *paths, "--db", str(tmp_path / "wrong.duckdb"), "--batch-rows", "5",
+                                  "--partner", "council"])
+    assert partner.exit_code == 2 and "not to --partner files" in partner.output
+
+
+def test_a_line_the_engine_rejects_that_the_scan_passed_declines_to_the_careful_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no lines to skip the engine reads without a rejects table, so a line it would reject
+    stops it: the file is read again carefully, with the same rows and quarantine."""
+    import dataclasses
+
+    from thrv.sources import reader
+
+    lines = real_lines("2024-01", n=400)
+    path = tmp_path / "2024-01-cambridgeshire-street.csv"
+    path.write_text("".join(lines[:50]) + lines[50].rstrip("\r\n") + ",x,y\r\n" + "".join(lines[51:]))  # 14 fields
+    with Store(tmp_path / "scanned.duckdb") as store:
+        expected = ingest(store, [path]).files[0]
+        assert expected.rows_quarantined == 1 and not expected.careful  # the scan told the engine to skip it
+        want = _contents(store)
+    real_scan = reader.scan_lines
+
+    def scan_that_misses_it(name: str, data: bytes) -> object:
+        scan = real_scan(name, data)
+        assert not isinstance(scan, str) and len(scan.engine_skips) == 1
+        keep = scan.good_lines.tolist() + scan.engine_skips.tolist()
+        return dataclasses.replace(scan, good_lines=np.array(sorted(keep)), bad=[], engine_skips=scan.engine_skips[:0])
+
+    monkeypatch.setattr(reader, "scan_lines", scan_that_misses_it)
+    with Store(tmp_path / "missed.duckdb") as store:
+        got = ingest(store, [path]).files[0]
+        assert "the engine's CSV reader stopped" in got.careful
+        assert (got.rows_read, got.rows_stored, got.rows_quarantined) == (
+            expected.rows_read, expected.rows_stored, expected.rows_quarantined)
+        got_contents = _contents(store)
+        assert {t: got_contents[t] for t in want if t != "log"} == {t: want[t] for t in want if t != "log"}

@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 #: table -> (summary table, the columns it is grouped by)
@@ -40,51 +41,84 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None) -> int:
+def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None, ingest_id: int | None = None) -> int:
     """(Re)write the summary of ``table`` for ``units`` ((force, "YYYY-MM") pairs), or all of it.
 
     ``con`` is the store's DuckDB connection, inside the transaction that changed the rows:
-    the writer calls ``refresh(con, kind.table, units)`` after storing a file's rows and
-    deleting those it replaces. A table with no summary defined is left alone. The whole
-    table is summarised instead when the store has no summary yet, when it was built with
-    other reference tables, or when its totals still differ from the rows' after the units
-    were rewritten (rows changed by a writer that did not refresh it). Returns the summary
-    rows written.
+    the writer calls ``refresh(con, kind.table, units, ingest_id)`` after storing a file's
+    rows and deleting every earlier row of its units, so the units' rows are exactly the
+    rows stored under ``ingest_id`` and only those are counted (without ``ingest_id`` the
+    units' rows are found in the whole table). A table with no summary defined is left
+    alone. The whole table is summarised instead when the store has no summary yet, when it
+    was built with other reference tables, or when its totals still differ from the rows'
+    after the units were rewritten (rows changed by a writer that did not refresh it).
+    Returns the summary rows written.
     """
     if table not in SUMMARIES:
         return 0
     name, keys = SUMMARIES[table]
-    exists = bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
-    ).fetchall()[0][0])
-    version_rows = con.execute("SELECT value FROM meta WHERE key = 'reference_version'").fetchall()
-    version = str(version_rows[0][0]) if version_rows else ""
-    if exists:
-        stamp = con.execute("SELECT value FROM meta WHERE key = ?", [STAMP + name]).fetchall()
-        if not stamp or stamp[0][0] != version:  # built with another lookup: districts changed since
-            units = None
+    meta = (f"(SELECT value FROM meta WHERE key = 'reference_version'), "
+            f"(SELECT value FROM meta WHERE key = '{STAMP + name}')")
+    # one question: the reference version, the summary's stamp, and the rows in the table and
+    # in its summary (a summary that does not exist is a catalog error, which leaves the
+    # transaction usable)
+    try:
+        version, stamp, raw_rows, summary_rows = con.execute(
+            f"SELECT {meta}, (SELECT count(*) FROM {_quote(table)}), "
+            f"(SELECT coalesce(sum({ROWS}), 0) FROM {_quote(name)})"
+        ).fetchall()[0]
+        exists = True
+    except duckdb.CatalogException:
+        (version, stamp), exists = con.execute(f"SELECT {meta}").fetchall()[0], False
+    version = "" if version is None else str(version)
+    if exists and stamp != version:  # built with another lookup: districts changed since
+        units = None
     if units is not None and not units and exists:
         return 0
     cols = ", ".join(_quote(k) for k in keys)
-    select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} {{where}} "
+    select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} t {{where}} "
               f"GROUP BY ALL")
     written = -1
     if units is not None and exists:
+        # a file holds one or a few force-months: a filter (the month prunes by zone maps) is
+        # cheaper here than a join with the list of units
         match = " OR ".join("(force = ? AND month = ?)" for _ in units)
         params = [v for force, month in units for v in (force, dt.date.fromisoformat(month + "-01"))]
-        con.execute(f"DELETE FROM {_quote(name)} WHERE {match}", params)
-        written = len(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=f"WHERE {match}") +
-                                  " RETURNING 1", params).fetchall())
-        # rows another writer changed outside these units (an older thrv): summarise it all again
-        raw = con.execute(f"SELECT count(*), max(ingest_id) FROM {_quote(table)}").fetchall()[0]
-        mine = con.execute(f"SELECT coalesce(sum({ROWS}), 0), max({NEWEST}) FROM {_quote(name)}").fetchall()[0]
-        if (int(raw[0]), raw[1]) != (int(mine[0]), mine[1]):
-            written = -1
+        removed = con.execute(f"DELETE FROM {_quote(name)} WHERE {match} RETURNING {ROWS}", params).fetchall()
+        if ingest_id is not None:  # the units hold this write's rows alone
+            added = con.execute(
+                f"INSERT INTO {_quote(name)} "
+                + select.format(where="WHERE ingest_id = ? AND force IS NOT NULL AND month IS NOT NULL")
+                + f" RETURNING {ROWS}", [int(ingest_id)]).fetchall()
+            written = len(added)
+            # rows another writer changed outside these units (an older thrv): the summary's
+            # rows after this refresh differ from the table's, so summarise it all again. (Both
+            # newest ids are now this write's, the newest in the store: the counts decide.)
+            after = int(summary_rows) - sum(int(r[0]) for r in removed) + sum(int(r[0]) for r in added)
+            if after != int(raw_rows):
+                written = -1
+        else:
+            where = f"WHERE {match}"
+            written = int(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=where),
+                                      params).fetchall()[0][0])
+            found = con.execute(
+                f"SELECT (SELECT count(*) FROM {_quote(table)}), (SELECT max(ingest_id) FROM {_quote(table)}), "
+                f"(SELECT coalesce(sum({ROWS}), 0) FROM {_quote(name)}), (SELECT max({NEWEST}) FROM {_quote(name)})"
+            ).fetchall()[0]
+            if (int(found[0]), found[1]) != (int(found[2]), found[3]):  # as above, newest ids compared too
+                written = -1
     if written < 0:
-        con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS " + select.format(where=""))
-        written = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMP + name, version])
+        written = _rebuild(con, name, select.format(where=""))
+        stamp = None
+    if stamp != version:  # the stamp is rewritten only when it changes
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMP + name, version])
     return written
+
+
+def _rebuild(con: Any, name: str, select: str) -> int:
+    """The whole summary written again from every row; returns its rows."""
+    con.execute(f"CREATE OR REPLACE TABLE {_quote(name)} AS {select}")
+    return int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchall()[0][0])
 
 
 def build(con: Any, table: str = "crimes") -> int:

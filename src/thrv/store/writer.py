@@ -128,14 +128,23 @@ def _count(result: list[tuple[Any, ...]]) -> int:
 
 
 def _read_csv(plan: FilePlan) -> str:
+    """The engine's read of the staged file. When the line scan found lines the engine must
+    skip, its rejects are stored (and compared with the scan's); when the scan found none,
+    the reader stops at any line it would reject, which declines the file the same way."""
     assert plan.scan is not None and plan.csv_path is not None
     width = len(plan.scan.header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    rejects = (", store_rejects = true, rejects_table = 'thrv_rejects', rejects_scan = 'thrv_reject_scans'"
+               if _skips(plan) else "")
     return (
         f"read_csv({quote(plan.csv_path)}, header = true, auto_detect = false, columns = {columns}, "
-        "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        "store_rejects = true, rejects_table = 'thrv_rejects', rejects_scan = 'thrv_reject_scans')"
+        f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false{rejects})"
     )
+
+
+def _skips(plan: FilePlan) -> bool:
+    """Whether the line scan found lines the engine's reader is to skip."""
+    return plan.scan is not None and len(plan.scan.engine_skips) > 0
 
 
 def _engine_lines(con: duckdb.DuckDBPyConnection, plan: FilePlan) -> str | bool:
@@ -194,7 +203,7 @@ def _rows_by_engine(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: i
                 {"id": ingest_id, "file": plan.name},
             ).fetchall()
         )
-        rejected = _clear_rejects(con)
+        rejected = _clear_rejects(con) if _skips(plan) else []  # else the reader stopped at any reject
         if rejected != scan.engine_skips.tolist():
             raise EngineDeclined(
                 f"the engine's CSV reader and the line scan disagree on which lines are bad "
@@ -207,7 +216,8 @@ def _rows_by_engine(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: i
                 (int(r[0]), int(r[1]), str(r[2]))
                 for r in con.execute(f"SELECT _rec, _line, _reason FROM ({query}) WHERE NOT _ok").fetchall()
             ]
-            _clear_rejects(con)
+            if _skips(plan):
+                _clear_rejects(con)
         if stored + len(failed) != scan.n_good:
             raise EngineDeclined(
                 f"the engine's CSV reader found {stored + len(failed):,} records where the line scan found {scan.n_good:,}"
@@ -328,8 +338,8 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
         figures.append(f"count({key}) - count(DISTINCT {key})")
     has_units = {"force", "month"} <= names
     if has_units:
-        figures.append(
-            "list(DISTINCT struct_pack(force := force, month := strftime(month, '%Y-%m'))) "
+        figures.append(  # the few distinct months formatted in Python, not every row's
+            "list(DISTINCT struct_pack(force := force, month := month)) "
             "FILTER (WHERE force IS NOT NULL AND month IS NOT NULL)"
         )
     found = con.execute(f"SELECT {', '.join(figures)} FROM {kind.table} WHERE {where}").fetchall()[0]
@@ -348,7 +358,7 @@ def _stats(con: duckdb.DuckDBPyConnection, kind: Kind, ingest_id: int) -> _Stats
         )
     units: list[tuple[str, str]] = []
     if has_units:
-        units = sorted((str(u["force"]), str(u["month"])) for u in (found[-1] or []))
+        units = sorted((str(u["force"]), u["month"].strftime("%Y-%m")) for u in (found[-1] or []))
     return _Stats(rows, shared, int(clash), units)
 
 
@@ -484,7 +494,7 @@ def write_plan(con: duckdb.DuckDBPyConnection, plan: FilePlan, ingest_id: int, d
         written.notes.append(kind.repeat_note)
     _replace(con, plan, ingest_id, written.units, written)
     # the monthly counts the pack reads change in the same transaction as their rows
-    summary.refresh(con, kind.table, written.units)
+    summary.refresh(con, kind.table, written.units, ingest_id)
     return written
 
 
