@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -31,3 +32,36 @@ def test_populations_are_the_shipped_numbers() -> None:
     for level, code, population in zip(shipped["level"], shipped["code"], shipped["population"], strict=True):
         got = pop_by[(level, code)]
         assert (math.isnan(got) and math.isnan(population)) or got == population
+
+
+def test_the_lookups_are_read_once_however_many_ask_and_a_failure_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    reads: list[int] = []
+    real = hierarchy._read_lookup_tables
+    fail = [True]
+
+    def counted() -> Any:
+        reads.append(1)
+        if fail[0]:
+            raise OSError("disk went away")
+        return real()
+
+    monkeypatch.setattr(hierarchy, "_read_lookup_tables", counted)
+    monkeypatch.setattr(hierarchy, "_lookups", None)
+    with pytest.raises(OSError, match="disk went away"):
+        hierarchy._lookup_tables()
+    assert hierarchy._lookups is None  # not remembered
+    fail[0] = False
+    got: list[Any] = []
+    threads = [threading.Thread(target=lambda: got.append(hierarchy._lookup_tables())) for _ in range(4)]
+    hierarchy.prefetch_lookups()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reads) == 2 and len(got) == 4 and all(g is got[0] for g in got)
+    lsoa, pop_by = got[0]
+    expected_lsoa, expected_pop = real()
+    pd.testing.assert_frame_equal(lsoa, expected_lsoa)
+    assert pop_by.keys() == expected_pop.keys()

@@ -10,9 +10,10 @@ for places outside its area count in the force total only (docs/indicators.md).
 
 from __future__ import annotations
 
+import threading
 import tomllib
+from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,50 @@ def _read_text_columns(path: Path, columns: list[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-@cache
-def _lookup_tables() -> tuple[pd.DataFrame, dict[tuple[Any, Any], Any]]:
+_LookupTables = tuple[pd.DataFrame, dict[tuple[Any, Any], Any]]
+_lookups: Future[_LookupTables] | None = None
+_lookups_lock = threading.Lock()
+
+
+def prefetch_lookups() -> None:
+    """Start reading the shipped lookups in the background, once per process.
+
+    A pack asks the engine a few questions (which tables hold rows, which forces) before it
+    needs the hierarchy; the lookups do not depend on the answers, so they are read while
+    the engine works instead of after it (about a third of a second on a national pack).
+    """
+    global _lookups
+    with _lookups_lock:
+        if _lookups is not None:
+            return
+        future: Future[_LookupTables] = Future()
+        _lookups = future
+
+    def read() -> None:
+        try:
+            future.set_result(_read_lookup_tables())
+        except BaseException as exc:  # handed to whoever asks for the tables
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="thrv-lookups", daemon=True).start()
+
+
+def _lookup_tables() -> _LookupTables:
     """The shipped LSOA lookup and populations ((level, code) -> population), read once per process."""
+    global _lookups
+    prefetch_lookups()
+    future = _lookups
+    assert future is not None
+    try:
+        return future.result()
+    except BaseException:
+        with _lookups_lock:  # a failed read is tried again on the next call, not remembered
+            if _lookups is future:
+                _lookups = None
+        raise
+
+
+def _read_lookup_tables() -> _LookupTables:
     lsoa = _read_text_columns(reference_path("lsoa.csv.gz"), ["lsoa_code", "lsoa_name", "lad_code", "lad_name", "pfa_code"])
     pop = _read_text_columns(reference_path("population.csv.gz"), ["level", "code", "population"])
     population = pd.to_numeric(pop["population"], errors="coerce")

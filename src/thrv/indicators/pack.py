@@ -40,7 +40,13 @@ from thrv.indicators.compare import (
     month_index,
 )
 from thrv.indicators.definitions import Indicator, expand, load_indicators
-from thrv.indicators.hierarchy import LEVELS, AreaError, Hierarchy, build_hierarchy
+from thrv.indicators.hierarchy import (
+    LEVELS,
+    AreaError,
+    Hierarchy,
+    build_hierarchy,
+    prefetch_lookups,
+)
 from thrv.indicators.legend import legend
 from thrv.indicators.medians import assign_levels, compare_values, monthly_series
 from thrv.indicators.rollup import UNLOCATED, UNLOCATED_NOTE, roll_up
@@ -441,6 +447,7 @@ def load_inputs(
     unknown = set(levels) - set(LEVELS)
     if unknown:
         raise ValueError(f"unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}")
+    prefetch_lookups()  # read while the engine answers the questions below
     con = store.ibis()
     templates = load_indicators(indicator_files)
     # the store's current monthly summaries (thrv.store.summary): counted instead of the rows
