@@ -618,3 +618,36 @@ def test_a_line_the_engine_rejects_that_the_scan_passed_declines_to_the_careful_
             expected.rows_read, expected.rows_stored, expected.rows_quarantined)
         got_contents = _contents(store)
         assert {t: got_contents[t] for t in want if t != "log"} == {t: want[t] for t in want if t != "log"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    logged=st.lists(st.lists(st.tuples(st.sampled_from(["Kent Police", "O'Brien \"Force\"", "Avon & Somerset", "Dyfed-Powys Heddlu", "ŵ"]),
+                                       st.sampled_from(["2024-01", "2024-02", "2025-12"])), max_size=3), max_size=8),
+    mine=st.lists(st.tuples(st.sampled_from(["Kent Police", "O'Brien \"Force\"", "ŵ"]), st.sampled_from(["2024-01", "2025-12"])),
+                  min_size=1, max_size=2),
+)
+def test_the_files_a_file_may_replace_are_found_in_the_log_as_by_hand(logged: list[list[tuple[str, str]]],
+                                                                        mine: list[tuple[str, str]]) -> None:
+    """The engine's match of the log's units against a new file's, beside the plain Python one."""
+    import json
+
+    from thrv.sources.extracts import CALLS
+    from thrv.sources.kinds import STREET
+
+    street, extract = STREET, CALLS
+    assert street.replace_by == "unit" and extract.replace_by == "id"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ingest_log (ingest_id INTEGER, table_name VARCHAR, status VARCHAR, rows_current BIGINT, units VARCHAR)")
+    for i, units in enumerate(logged, start=1):
+        con.execute("INSERT INTO ingest_log VALUES (?, ?, 'stored', 5, ?)", [i, street.table, json.dumps(units)])
+        con.execute("INSERT INTO ingest_log VALUES (?, ?, 'stored', 5, ?)", [100 + i, extract.table, json.dumps(units)])
+    con.execute("INSERT INTO ingest_log VALUES (90, ?, 'stored', NULL, NULL), (91, ?, 'superseded', 0, ?), (92, ?, 'stored', 5, '')",
+                [street.table, street.table, json.dumps(mine), street.table])
+    wanted = set(mine)
+    assert writer._candidates(con, street, 999, mine) == [i for i, u in enumerate(logged, start=1) if wanted & set(u)]
+    forces = {f for f, _m in mine}
+    assert writer._candidates(con, extract, 999, mine) == [100 + i for i, u in enumerate(logged, start=1) if forces & {f for f, _m in u}]
+    # a file is never its own candidate
+    if logged and wanted & set(logged[0]):
+        assert 1 not in writer._candidates(con, street, 1, mine)
