@@ -168,11 +168,14 @@ def test_a_summary_behind_its_rows_is_not_used(summarised: Path, change: str) ->
         assert summaries_of(store.ibis(), ["crimes", "calls"]) == {}
 
 
-@pytest.mark.parametrize("change", ["rows", "lookup"])
+@pytest.mark.parametrize("change", ["rows", "newer", "lookup"])
 def test_refreshing_after_an_unrefreshed_change_summarises_it_all_again(summarised: Path, change: str) -> None:
     with Store(summarised) as store, store.transaction() as con:
         if change == "rows":  # rows of another month deleted by a writer that did not refresh the summary
             con.execute("DELETE FROM crimes WHERE month = DATE '2024-03-01' AND crime_type = 'Robbery'")
+        elif change == "newer":  # as many rows, but another month's now carry a newer ingest id
+            con.execute("UPDATE crimes SET ingest_id = (SELECT max(ingest_id) + 1 FROM crimes) "
+                        "WHERE month = DATE '2024-03-01' AND crime_type = 'Robbery'")
         else:  # built with another lookup
             con.execute("UPDATE meta SET value = 'an older lookup' WHERE key = ?", [summary.STAMP + "crimes_monthly"])
             con.execute("UPDATE crimes SET district_code = NULL WHERE month = DATE '2024-03-01'")

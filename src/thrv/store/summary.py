@@ -76,7 +76,7 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
     if units is not None and not units and exists:
         return 0
     cols = ", ".join(_quote(k) for k in keys)
-    select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} t {{where}} "
+    select = (f"SELECT {cols}, count(*) AS {ROWS}, max(ingest_id) AS {NEWEST} FROM {_quote(table)} {{where}} "
               f"GROUP BY ALL")
     written = -1
     if units is not None and exists:
@@ -85,27 +85,24 @@ def refresh(con: Any, table: str, units: Sequence[tuple[str, str]] | None = None
         match = " OR ".join("(force = ? AND month = ?)" for _ in units)
         params = [v for force, month in units for v in (force, dt.date.fromisoformat(month + "-01"))]
         removed = con.execute(f"DELETE FROM {_quote(name)} WHERE {match} RETURNING {ROWS}", params).fetchall()
+        args: list[Any]
         if ingest_id is not None:  # the units hold this write's rows alone
-            added = con.execute(
-                f"INSERT INTO {_quote(name)} "
-                + select.format(where="WHERE ingest_id = ? AND force IS NOT NULL AND month IS NOT NULL")
-                + f" RETURNING {ROWS}", [int(ingest_id)]).fetchall()
-            written = len(added)
-            # rows another writer changed outside these units (an older thrv): the summary's
-            # rows after this refresh differ from the table's, so summarise it all again. (Both
-            # newest ids are now this write's, the newest in the store: the counts decide.)
-            after = int(summary_rows) - sum(int(r[0]) for r in removed) + sum(int(r[0]) for r in added)
-            if after != int(raw_rows):
-                written = -1
+            where, args = "WHERE ingest_id = ? AND force IS NOT NULL AND month IS NOT NULL", [int(ingest_id)]
         else:
-            where = f"WHERE {match}"
-            written = int(con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=where),
-                                      params).fetchall()[0][0])
-            found = con.execute(
-                f"SELECT (SELECT count(*) FROM {_quote(table)}), (SELECT max(ingest_id) FROM {_quote(table)}), "
-                f"(SELECT coalesce(sum({ROWS}), 0) FROM {_quote(name)}), (SELECT max({NEWEST}) FROM {_quote(name)})"
-            ).fetchall()[0]
-            if (int(found[0]), found[1]) != (int(found[2]), found[3]):  # as above, newest ids compared too
+            where, args = f"WHERE {match}", params
+        added = con.execute(f"INSERT INTO {_quote(name)} " + select.format(where=where) + f" RETURNING {ROWS}",
+                            args).fetchall()
+        written = len(added)
+        # rows another writer changed outside these units (an older thrv): the summary's rows
+        # after this refresh differ from the table's, so summarise it all again
+        after = int(summary_rows) - sum(int(r[0]) for r in removed) + sum(int(r[0]) for r in added)
+        if after != int(raw_rows):
+            written = -1
+        elif ingest_id is None:  # the same count could hide newer rows: the newest ids must agree too
+            # (after a write's own refresh both are that write's, the newest in the store)
+            newest = con.execute(f"SELECT (SELECT max(ingest_id) FROM {_quote(table)}), "
+                                 f"(SELECT max({NEWEST}) FROM {_quote(name)})").fetchall()[0]
+            if newest[0] != newest[1]:
                 written = -1
     if written < 0:
         written = _rebuild(con, name, select.format(where=""))
