@@ -24,13 +24,9 @@ def outside_page(pdf_path: Path) -> list[tuple[int, str]]:
         return [found for n, page in enumerate(pdf.pages, start=1) for found in _outside(n, page)]
 
 
-def visible_words(pdf_path: Path) -> list[set[str]]:
-    """The words inside each page's visible box (pdfplumber cropped to the page)."""
-    return read_pdf(pdf_path)[1]
-
-
 def read_pdf(pdf_path: Path) -> tuple[list[tuple[int, str]], list[set[str]]]:
-    """``outside_page`` and ``visible_words`` from one reading of the file (parsing the pages is the slow part)."""
+    """``outside_page``, and the words inside each page's visible box (pdfplumber cropped to the
+    page), from one reading of the file (parsing the pages is the slow part)."""
     outside: list[tuple[int, str]] = []
     words: list[set[str]] = []
     with pdfplumber.open(pdf_path) as pdf:
